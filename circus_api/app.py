@@ -1,0 +1,90 @@
+"""create_app(settings): the Starlette application with every route in spec-table order."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from pymongo import AsyncMongoClient
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from circus_api.context import RequestContext
+from circus_api.cors import CorsHeaders
+from circus_api.db.indexes import ensure_indexes
+from circus_api.openapi import openapi_document
+from circus_api.routes import debug, login_info, preferences, projects, status, tokens, users
+from circus_api.routes.admin import groups as admin_groups
+from circus_api.routes.admin import job_manager as admin_job_manager
+from circus_api.routes.admin import onetime_urls as admin_onetime_urls
+from circus_api.routes.admin import projects as admin_projects
+from circus_api.routes.admin import server_params as admin_server_params
+from circus_api.routes.admin import users as admin_users
+from circus_api.routing import ApiRoute, ApiRouter
+from circus_api.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# spec 4.0 order: when two routes of one method match a URL, the first listed wins
+API_ROUTES: list[ApiRoute] = [
+    *status.ROUTES,
+    *login_info.ROUTES,
+    *preferences.ROUTES,
+    *users.ROUTES,
+    *tokens.ROUTES,
+    *projects.ROUTES,
+    *admin_groups.ROUTES,
+    *admin_users.ROUTES,
+    *admin_projects.ROUTES,
+    *admin_server_params.ROUTES,
+    *admin_onetime_urls.ROUTES,
+    *admin_job_manager.ROUTES,
+]
+
+
+def api_routes(settings: Settings) -> list[ApiRoute]:
+    routes = [*(debug.ROUTES if settings.debug else []), *API_ROUTES]
+
+    async def openapi(ctx: RequestContext) -> JSONResponse:
+        return JSONResponse(openapi_document(routes))
+
+    return [*routes, ApiRoute("GET", "/openapi.json", openapi, public=True, summary="This document")]
+
+
+def create_app(settings: Settings) -> Starlette:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        settings.ensure_dirs()
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+            settings.mongo_url or "mongodb://127.0.0.1:27017/", tz_aware=False, timeoutMS=30_000
+        )
+        app.state.settings = settings
+        app.state.mongo_client = client
+        app.state.db = client[settings.database]
+        problems = await ensure_indexes(app.state.db)
+        for problem in problems:
+            log.warning("index not created", extra={"problem": problem})
+        try:
+            yield
+        finally:
+            await client.close()
+
+    routes = api_routes(settings)
+    login_route = next(r for r in routes if r.path == "/login")
+    app = Starlette(
+        debug=False,
+        routes=[ApiRouter("/api", routes, claim_prefix=True), ApiRouter("", [login_route], claim_prefix=False)],
+        middleware=[Middleware(CorsHeaders, origin=settings.cors_origin)],
+        lifespan=lifespan,
+        exception_handlers={404: _not_found, 405: _not_found},
+    )
+    app.state.settings = settings
+    return app
+
+
+async def _not_found(request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"error": "Not found"}, status_code=404)

@@ -1,0 +1,64 @@
+"""Indexes of spec 6.15 plus the ones the re-implementation adds; created idempotently.
+
+`create_index` with an existing identical spec is a no-op, so this is safe on an existing CIRCUS
+database and is run by `circus migrate` and at server start-up.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import OperationFailure
+
+IndexSpec = tuple[str, list[tuple[str, int]], dict[str, Any]]
+
+INDEXES: list[IndexSpec] = [
+    ("groups", [("groupId", ASCENDING)], {"unique": True}),
+    ("users", [("userEmail", ASCENDING)], {"unique": True}),
+    ("users", [("loginId", ASCENDING)], {"unique": True}),
+    ("users", [("myLists.myListId", ASCENDING)], {}),
+    ("users", [("myLists.editors.userEmail", ASCENDING)], {}),
+    ("users", [("myLists.editors.groupId", ASCENDING)], {}),
+    ("projects", [("projectId", ASCENDING)], {"unique": True}),
+    ("series", [("seriesUid", ASCENDING)], {"unique": True}),
+    ("series", [("patientInfo.patientId", ASCENDING)], {}),
+    ("series", [("patientInfo.patientName", ASCENDING)], {}),
+    ("series", [("createdAt", DESCENDING)], {}),
+    ("series", [("domain", ASCENDING), ("createdAt", DESCENDING)], {}),
+    ("clinicalCases", [("caseId", ASCENDING)], {"unique": True}),
+    ("clinicalCases", [("projectId", ASCENDING), ("createdAt", DESCENDING)], {}),
+    ("clinicalCases", [("createdAt", DESCENDING)], {}),
+    ("clinicalCases", [("revisions.series.seriesUid", ASCENDING)], {}),
+    ("pluginDefinitions", [("pluginId", ASCENDING)], {"unique": True}),
+    ("pluginJobs", [("jobId", ASCENDING)], {"unique": True}),
+    ("pluginJobs", [("createdAt", ASCENDING)], {}),
+    ("pluginJobs", [("pluginId", ASCENDING)], {}),
+    ("pluginJobs", [("series.seriesUid", ASCENDING)], {}),
+    ("pluginJobQueue", [("jobId", ASCENDING)], {"unique": True}),
+    ("pluginJobQueue", [("state", ASCENDING), ("priority", DESCENDING), ("_id", ASCENDING)], {}),
+    ("myLists", [("myListId", ASCENDING)], {"unique": True}),
+    ("myLists", [("items.resourceId", ASCENDING)], {}),
+    ("tokens", [("accessToken", ASCENDING)], {"unique": True}),
+    ("tokens", [("refreshToken", ASCENDING)], {}),
+    ("tokens", [("userId", ASCENDING)], {}),
+    ("tokens", [("permanentTokenId", ASCENDING)], {}),
+    ("tasks", [("taskId", ASCENDING)], {"unique": True}),
+    ("tasks", [("userEmail", ASCENDING), ("createdAt", DESCENDING)], {}),
+    ("serverParams", [("key", ASCENDING)], {"unique": True}),
+    ("onetimeUrls", [("onetimeUrlId", ASCENDING), ("onetimeString", ASCENDING)], {"unique": True}),
+    ("onetimeUrls", [("createdAt", ASCENDING)], {"expireAfterSeconds": 60}),
+    ("sequences", [("key", ASCENDING)], {"unique": True}),
+]
+
+
+async def ensure_indexes(db: AsyncDatabase) -> list[str]:
+    """Create every index; returns problems (e.g. duplicates blocking a unique index) as text."""
+    problems: list[str] = []
+    for collection, keys, options in INDEXES:
+        try:
+            await db[collection].create_index(keys, **options)
+        except OperationFailure as exc:
+            problems.append(f"{collection} {keys}: {exc.details.get('errmsg') if exc.details else exc}")
+    return problems

@@ -1,0 +1,1 @@
+"""Thin HTTP handlers. Each module ends with a ROUTES list; `app.py` concatenates them in spec order."""

@@ -1,0 +1,251 @@
+"""The one search helper (spec 3): Extended-JSON filters checked against a whitelist, sort, paging.
+
+Every search endpoint declares a `SearchSpec` and calls `run_search` (plain `find`) or
+`run_pipeline_search` (aggregation with join stages); both answer `{items, totalItems, page}`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bson.regex import Regex
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import OperationFailure
+from starlette.datastructures import QueryParams
+
+from circus_api.db.paging import aggregate_page, find_page
+from circus_api.errors import BadRequest
+from circus_api.wire import parse_iso_date
+
+VALUE_OPERATORS = {"$gt", "$gte", "$lt", "$lte", "$ne", "$in", "$all"}
+MAX_LIMIT = 200
+UNLIMITED = 9999
+
+
+@dataclass(frozen=True)
+class SearchSpec:
+    """How one endpoint searches (spec 3.3)."""
+
+    fields: frozenset[str]
+    default_sort: tuple[tuple[str, int], ...]
+    unlimited: bool = False
+    filter_ignored: bool = False
+    filter_error: str = "Invalid JSON was passed as a filter string"
+    reject_repeated_filter: bool = False
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    filter: dict[str, Any]
+    sort: list[tuple[str, int]]
+    limit: int
+    page: int
+
+    @property
+    def skip(self) -> int:
+        return self.limit * (self.page - 1)
+
+
+# ---- filters ---------------------------------------------------------------------------------
+
+
+def decode_extended_json(value: Any) -> Any:
+    """Relaxed Extended JSON: `{"$date": ...}` becomes a date, `{"$regex", "$options"}` a regex."""
+    if isinstance(value, dict):
+        if set(value) == {"$date"}:
+            raw = value["$date"]
+            try:
+                if isinstance(raw, int | float):
+                    return dt.datetime.fromtimestamp(raw / 1000, dt.UTC).replace(tzinfo=None)
+                if isinstance(raw, dict) and "$numberLong" in raw:
+                    return dt.datetime.fromtimestamp(int(raw["$numberLong"]) / 1000, dt.UTC).replace(tzinfo=None)
+                return parse_iso_date(str(raw))
+            except (ValueError, OverflowError, OSError):
+                raise BadRequest("Bad filter.") from None
+        if "$regex" in value and set(value) <= {"$regex", "$options"}:
+            if not isinstance(value["$regex"], str) or not isinstance(value.get("$options", ""), str):
+                raise BadRequest("Bad filter.")
+            return Regex(value["$regex"], value.get("$options", ""))
+        return {k: decode_extended_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decode_extended_json(v) for v in value]
+    return value
+
+
+def parse_filter(query: QueryParams, spec: SearchSpec) -> dict[str, Any]:
+    values = query.getlist("filter")
+    if not values or spec.filter_ignored:
+        return {}
+    if spec.reject_repeated_filter and len(values) > 1:
+        raise BadRequest(spec.filter_error)
+    try:
+        parsed = json.loads(values[0])
+    except ValueError:
+        raise BadRequest(spec.filter_error) from None
+    if not isinstance(parsed, dict):
+        raise BadRequest("Bad filter.")
+    return decode_extended_json(parsed)
+
+
+def _is_scalar(value: Any) -> bool:
+    return isinstance(value, str | int | float | bool | dt.datetime | Regex)
+
+
+def is_valid_filter(filter: Any, fields: frozenset[str]) -> bool:
+    """Spec 3.2: whitelisted fields, `$and`/`$or`, scalar values or a fixed set of operators."""
+    if not isinstance(filter, dict):
+        return False
+    for key, value in filter.items():
+        if key in ("$and", "$or"):
+            if not isinstance(value, list) or not all(is_valid_filter(f, fields) for f in value):
+                return False
+        elif key not in fields:
+            return False
+        elif isinstance(value, dict):
+            if not value or not set(value) <= VALUE_OPERATORS:
+                return False
+            for operator, operand in value.items():
+                if operator in ("$in", "$all"):
+                    if not isinstance(operand, list):
+                        return False
+                elif not _is_scalar(operand):
+                    return False
+        elif not _is_scalar(value):
+            return False
+    return True
+
+
+def uses_patient_info(filter: Any) -> bool:
+    """Whether any key (top level or inside `$and`/`$or`) is about patient information."""
+    if not isinstance(filter, dict):
+        return False
+    for key, value in filter.items():
+        if key.startswith("patientInfo"):
+            return True
+        if key in ("$and", "$or") and isinstance(value, list) and any(uses_patient_info(f) for f in value):
+            return True
+    return False
+
+
+# ---- sort and paging -------------------------------------------------------------------------
+
+
+def parse_sort(query: QueryParams, default: tuple[tuple[str, int], ...]) -> list[tuple[str, int]]:
+    values = query.getlist("sort")
+    if not values:
+        return list(default)
+    try:
+        parsed = json.loads(values[0])
+    except ValueError:
+        raise BadRequest("Bad sort parameter. Invalid JSON.") from None
+    if not isinstance(parsed, dict):
+        raise BadRequest("Bad sort parameter. Non-object passed.")
+    if len(parsed) > 5:
+        raise BadRequest("Bad sort parameter. Too many sort keys.")
+    sort: list[tuple[str, int]] = []
+    for key, direction in parsed.items():
+        if direction not in (1, -1) or isinstance(direction, bool) or key.startswith("$"):
+            raise BadRequest("Bad sort parameter. Invalid key/value pair.")
+        sort.append((key, int(direction)))
+    return sort or list(default)
+
+
+def _positive_int(query: QueryParams, name: str, default: int) -> int:
+    values = query.getlist(name)
+    if not values:
+        return default
+    raw = values[0].strip()
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+        raise BadRequest(f"The {name} parameter must be a positive integer.")
+    return int(raw)
+
+
+def parse_paging(query: QueryParams, unlimited: bool) -> tuple[int, int]:
+    limit = UNLIMITED if unlimited and "unlimited" in query else _positive_int(query, "limit", 20)
+    maximum = UNLIMITED if unlimited else MAX_LIMIT
+    if limit > maximum:
+        raise BadRequest(f"You cannot query more than {maximum} items at a time.")
+    return limit, _positive_int(query, "page", 1)
+
+
+def parse_search(
+    query: QueryParams, spec: SearchSpec, can_search_patient_info: bool = True
+) -> SearchRequest:
+    filter = parse_filter(query, spec)
+    if not is_valid_filter(filter, spec.fields):
+        raise BadRequest("Bad filter.")
+    if uses_patient_info(filter) and not can_search_patient_info:
+        raise BadRequest("You cannot search using patient information.")
+    limit, page = parse_paging(query, spec.unlimited)
+    return SearchRequest(filter, parse_sort(query, spec.default_sort), limit, page)
+
+
+def combine(user_filter: dict[str, Any], access_filter: dict[str, Any] | None) -> dict[str, Any]:
+    parts = [f for f in (user_filter, access_filter) if f]
+    if not parts:
+        return {}
+    return parts[0] if len(parts) == 1 else {"$and": parts}
+
+
+# ---- execution -------------------------------------------------------------------------------
+
+ItemShaper = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def _page_body(items: list[dict[str, Any]], total: int, page: int, shape: ItemShaper | None) -> dict[str, Any]:
+    return {"items": [shape(i) for i in items] if shape else items, "totalItems": total, "page": page}
+
+
+async def run_search(
+    collection: AsyncCollection,
+    request: SearchRequest,
+    access_filter: dict[str, Any] | None = None,
+    projection: dict[str, Any] | None = None,
+    shape: ItemShaper | None = None,
+) -> dict[str, Any]:
+    """A plain `find` search (admin lists, tasks)."""
+    try:
+        items, total = await find_page(
+            collection, combine(request.filter, access_filter), request.sort, request.skip, request.limit,
+            projection,
+        )
+    except OperationFailure as exc:
+        raise _query_error(exc) from exc
+    return _page_body(items, total, request.page, shape)
+
+
+async def run_pipeline_search(
+    collection: AsyncCollection,
+    request: SearchRequest,
+    join_stages: list[dict[str, Any]],
+    access_filter: dict[str, Any] | None = None,
+    remove_fields: list[str] | None = None,
+    count_cap: int | None = None,
+    shape: ItemShaper | None = None,
+    pre_stages: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """An aggregation search (series, cases, plug-in jobs; spec 3.4)."""
+    try:
+        items, total = await aggregate_page(
+            collection,
+            (pre_stages or []) + join_stages,
+            combine(request.filter, access_filter),
+            request.sort,
+            request.skip,
+            request.limit,
+            remove_fields or [],
+            count_cap,
+        )
+    except OperationFailure as exc:
+        raise _query_error(exc) from exc
+    return _page_body(items, total, request.page, shape)
+
+
+def _query_error(exc: OperationFailure) -> Exception:
+    if exc.code == 2:  # BadValue, e.g. invalid regex options
+        return BadRequest("Invalid query")
+    return exc

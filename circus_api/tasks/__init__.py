@@ -1,0 +1,1 @@
+"""Long operations (DICOM import, exports) run as dramatiq tasks on worker processes."""
