@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+import redis.asyncio as aioredis
 from pymongo import AsyncMongoClient
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -17,7 +19,7 @@ from circus_api.context import RequestContext
 from circus_api.cors import CorsHeaders
 from circus_api.db.indexes import ensure_indexes
 from circus_api.openapi import openapi_document
-from circus_api.routes import debug, login_info, preferences, projects, status, tokens, users
+from circus_api.routes import debug, login_info, preferences, projects, status, tasks, tokens, users
 from circus_api.routes.admin import groups as admin_groups
 from circus_api.routes.admin import job_manager as admin_job_manager
 from circus_api.routes.admin import onetime_urls as admin_onetime_urls
@@ -25,7 +27,9 @@ from circus_api.routes.admin import projects as admin_projects
 from circus_api.routes.admin import server_params as admin_server_params
 from circus_api.routes.admin import users as admin_users
 from circus_api.routing import ApiRoute, ApiRouter
+from circus_api.services import tasks as task_service
 from circus_api.settings import Settings
+from circus_api.tasks.broker import install_broker
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +41,7 @@ API_ROUTES: list[ApiRoute] = [
     *users.ROUTES,
     *tokens.ROUTES,
     *projects.ROUTES,
+    *tasks.ROUTES,
     *admin_groups.ROUTES,
     *admin_users.ROUTES,
     *admin_projects.ROUTES,
@@ -65,12 +70,21 @@ def create_app(settings: Settings) -> Starlette:
         app.state.settings = settings
         app.state.mongo_client = client
         app.state.db = client[settings.database]
-        problems = await ensure_indexes(app.state.db)
-        for problem in problems:
+        app.state.redis = aioredis.from_url(settings.redis_url) if settings.redis_url else None
+        install_broker(settings.redis_url)
+        for problem in await ensure_indexes(app.state.db):
             log.warning("index not created", extra={"problem": problem})
+        housekeeping = asyncio.create_task(
+            task_service.housekeeping(app.state.db, app.state.redis, settings.download_dir)
+        )
         try:
             yield
         finally:
+            housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await housekeeping
+            if app.state.redis is not None:
+                await app.state.redis.aclose()
             await client.close()
 
     routes = api_routes(settings)

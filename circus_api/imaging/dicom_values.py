@@ -9,9 +9,10 @@ volume JSON) walk them themselves.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from typing import Any
 
 from pydicom.dataelem import DataElement
+from pydicom.multival import MultiValue
 from pydicom.tag import BaseTag, Tag
 
 Scalar = str | int | float
@@ -60,12 +61,13 @@ def element_value(elem: DataElement) -> JsonValue | None:
     return text or None
 
 
-def _as_list(value: object) -> list[object]:
+def _as_list(value: Any) -> list[Any]:  # pydicom values: str, int, float, DSfloat, IS, ...
     if value is None or value == "" or isinstance(value, bytes):
         return []
-    if isinstance(value, str | BaseTag) or not isinstance(value, Iterable):
-        return [value]
-    return list(value)
+    # only real multi-values: PersonName, for one, is iterable but a single value
+    if isinstance(value, MultiValue | list | tuple):
+        return list(value)
+    return [value]
 
 
 def _numbers(numbers: list[int] | list[float]) -> int | float | list[int | float]:

@@ -20,7 +20,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from circus_api.imaging.dicom_reading import has_dicm_prefix
 
@@ -49,6 +49,10 @@ class UploadEntry:
     reason: str | None = None  # set for SKIPPED and REJECTED entries
 
 
+class _Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
 class _LimitExceeded(Exception):
     pass
 
@@ -65,7 +69,7 @@ class _Budget:
         if self.left < 0:
             raise _LimitExceeded(f"the upload expands beyond {self.limits.max_total_bytes} bytes")
 
-    def read_all(self, stream: BinaryIO) -> bytes:
+    def read_all(self, stream: _Readable) -> bytes:
         chunks = []
         # reading one byte past the budget is enough to know it is exceeded
         while chunk := stream.read(min(_CHUNK, self.left + 1)):

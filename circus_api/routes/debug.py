@@ -15,7 +15,11 @@ from typing import Any
 from sse_starlette.sse import EventSourceResponse
 
 from circus_api.context import RequestContext
+from circus_api.errors import BadRequest
 from circus_api.routing import ApiRoute
+from circus_api.schemas.tasks import DEBUG_TASK
+from circus_api.services import tasks
+from circus_api.tasks import actors
 from circus_api.wire import iso_date
 
 _STARTED = time.time()
@@ -50,8 +54,25 @@ async def dummy_progress(ctx: RequestContext) -> EventSourceResponse:
     return EventSourceResponse(events())
 
 
+async def debug_task(ctx: RequestContext) -> dict[str, str]:
+    body = ctx.body
+    try:
+        steps, tick_ms = int(body.get("steps", 10)), int(body.get("tick", 1000))
+    except ValueError:
+        raise BadRequest("steps and tick must be integers.") from None
+    with_download, fails = bool(body.get("dl")), bool(body.get("fails"))
+    task_id = await tasks.register(
+        ctx.db, ctx.state.redis, ctx.user_email, "Debug Task",
+        lambda task_id: actors.debug_task.send(task_id, steps, tick_ms, with_download, fails),
+        "application/octet-stream" if with_download else None,
+    )
+    return {"taskId": task_id}
+
+
 ROUTES = [
     ApiRoute("GET", "/status", debug_status, summary="Debug: process status"),
     ApiRoute("POST", "/echo", echo, body="json", summary="Debug: echo the JSON body"),
     ApiRoute("GET", "/dummy-progress", dummy_progress, summary="Debug: an SSE progress stream"),
+    ApiRoute("POST", "/tasks/debug-task", debug_task, body="json", body_schema=DEBUG_TASK, status=201,
+             summary="Debug: a task that reports progress"),
 ]

@@ -1,8 +1,9 @@
-"""The dramatiq broker, built once per process before any actor is declared.
+"""The dramatiq broker of this process.
 
-dramatiq binds actors to the global broker when they are decorated, so this module is the one
-place that builds something at import time: a Redis broker when REDIS_URL is set, otherwise a
-stub broker (tests and processes that only read).
+dramatiq binds actors to the global broker when they are decorated, so a broker is installed at
+import from the environment (what worker processes need), and `install_broker` moves the declared
+actors to another one (the API's lifespan, from its settings; tests, on their own Redis).
+Without a Redis URL the broker is a stub: messages stay in memory.
 """
 
 from __future__ import annotations
@@ -10,14 +11,38 @@ from __future__ import annotations
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
+from dramatiq.asyncio import get_event_loop_thread
+from dramatiq.middleware import Middleware
 from dramatiq.middleware.asyncio import AsyncIO
 
 from circus_api.settings import Settings
+from circus_api.tasks import runtime
+
+
+class CloseRuntime(Middleware):
+    """Closes the worker's database clients on its event loop before AsyncIO stops the loop."""
+
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        loop_thread = get_event_loop_thread()
+        if loop_thread is not None:
+            loop_thread.run_coroutine(runtime.close())
 
 
 def build_broker(redis_url: str | None) -> dramatiq.Broker:
     broker: dramatiq.Broker = RedisBroker(url=redis_url) if redis_url else StubBroker()
+    broker.add_middleware(CloseRuntime())  # before AsyncIO: its shutdown hook must run first
     broker.add_middleware(AsyncIO())
+    return broker
+
+
+def install_broker(redis_url: str | None) -> dramatiq.Broker:
+    """Make a broker on `redis_url` the global one and re-declare every known actor on it."""
+    previous = dramatiq.get_broker()
+    broker = build_broker(redis_url)
+    dramatiq.set_broker(broker)
+    for actor in previous.actors.values():
+        actor.broker = broker
+        broker.declare_actor(actor)
     return broker
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fixture_files import FIXTURE_DICOM, fixture_files, import_files
+
+from tests.circus_api.imaging.fixture_files import FIXTURE_DICOM, fixture_files, import_files
 
 
 @pytest.fixture(scope="session")

@@ -151,7 +151,7 @@ def _slice_dataset(
     ds.BodyPartExamined = "CHEST"
     ds.SliceThickness = spacing[2]
     ds.SpacingBetweenSlices = spacing[2]
-    ds.KVP = 120
+    ds.KVP = "120"
     ds.StudyInstanceUID = study_uid
     ds.SeriesInstanceUID = series_uid
     ds.FrameOfReferenceUID = frame_uid
