@@ -9,9 +9,9 @@ Without a Redis URL the broker is a stub: messages stay in memory.
 from __future__ import annotations
 
 import dramatiq
+from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
-from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.middleware import Middleware
 from dramatiq.middleware.asyncio import AsyncIO
 
