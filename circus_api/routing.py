@@ -8,7 +8,6 @@ series domain), parse and validate the body, call the handler, shape the respons
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
@@ -33,7 +32,7 @@ from circus_api.errors import (
     internal_error_response,
 )
 from circus_api.validation import Schema
-from circus_api.wire import to_wire
+from circus_api.wire import loads, to_wire
 
 log = logging.getLogger(__name__)
 
@@ -237,7 +236,7 @@ async def read_json(request: Request, limit: int) -> Any:
     if not raw.strip():
         return {}
     try:
-        body = json.loads(raw)
+        body = loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"Invalid JSON as request body.\n{exc}") from None
     if not isinstance(body, dict | list):

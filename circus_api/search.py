@@ -19,11 +19,12 @@ from starlette.datastructures import QueryParams
 
 from circus_api.db.paging import aggregate_page, find_page
 from circus_api.errors import BadRequest
-from circus_api.wire import parse_iso_date
+from circus_api.wire import loads, parse_iso_date
 
 VALUE_OPERATORS = {"$gt", "$gte", "$lt", "$lte", "$ne", "$in", "$all"}
 MAX_LIMIT = 200
 UNLIMITED = 9999
+MAX_SKIP = 2**62
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,8 @@ class SearchRequest:
 
     @property
     def skip(self) -> int:
-        return self.limit * (self.page - 1)
+        # a page far beyond the data is simply empty; keep the number within MongoDB's 64-bit ints
+        return min(self.limit * (self.page - 1), MAX_SKIP)
 
 
 # ---- filters ---------------------------------------------------------------------------------
@@ -67,9 +69,11 @@ def decode_extended_json(value: Any) -> Any:
             except (ValueError, OverflowError, OSError):
                 raise BadRequest("Bad filter.") from None
         if "$regex" in value and set(value) <= {"$regex", "$options"}:
-            if not isinstance(value["$regex"], str) or not isinstance(value.get("$options", ""), str):
+            pattern, options = value["$regex"], value.get("$options", "")
+            # BSON cannot carry a NUL byte in a regex (the driver would fail with a 500)
+            if not isinstance(pattern, str) or not isinstance(options, str) or "\x00" in pattern + options:
                 raise BadRequest("Bad filter.")
-            return Regex(value["$regex"], value.get("$options", ""))
+            return Regex(pattern, options)
         return {k: decode_extended_json(v) for k, v in value.items()}
     if isinstance(value, list):
         return [decode_extended_json(v) for v in value]
@@ -83,7 +87,7 @@ def parse_filter(query: QueryParams, spec: SearchSpec) -> dict[str, Any]:
     if spec.reject_repeated_filter and len(values) > 1:
         raise BadRequest(spec.filter_error)
     try:
-        parsed = json.loads(values[0])
+        parsed = loads(values[0])
     except ValueError:
         raise BadRequest(spec.filter_error) from None
     if not isinstance(parsed, dict):
@@ -134,6 +138,11 @@ def uses_patient_info(filter: Any) -> bool:
 # ---- sort and paging -------------------------------------------------------------------------
 
 
+def _is_field_path(key: str) -> bool:
+    """A key MongoDB can sort on: dot-separated non-empty names, none starting with `$`, no NUL."""
+    return "\x00" not in key and all(part and not part.startswith("$") for part in key.split("."))
+
+
 def parse_sort(query: QueryParams, default: tuple[tuple[str, int], ...]) -> list[tuple[str, int]]:
     values = query.getlist("sort")
     if not values:
@@ -148,7 +157,7 @@ def parse_sort(query: QueryParams, default: tuple[tuple[str, int], ...]) -> list
         raise BadRequest("Bad sort parameter. Too many sort keys.")
     sort: list[tuple[str, int]] = []
     for key, direction in parsed.items():
-        if direction not in (1, -1) or isinstance(direction, bool) or key.startswith("$"):
+        if direction not in (1, -1) or isinstance(direction, bool) or not _is_field_path(key):
             raise BadRequest("Bad sort parameter. Invalid key/value pair.")
         sort.append((key, int(direction)))
     return sort or list(default)

@@ -32,6 +32,22 @@ def dumps(value: Any) -> bytes:
     return json.dumps(to_wire(value), ensure_ascii=False, separators=(",", ":")).encode()
 
 
+def _js_int(text: str) -> int | float:
+    # BSON holds 64-bit integers at most; beyond that JavaScript (and so CIRCUS) has a double
+    if len(text) <= 19 and -(2**63) <= (value := int(text)) < 2**63:
+        return value
+    return float(text)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def loads(raw: str | bytes) -> Any:
+    """JSON as JavaScript's JSON.parse reads it: no NaN/Infinity, huge integers become doubles."""
+    return json.loads(raw, parse_int=_js_int, parse_constant=_no_constant)
+
+
 def parse_iso_date(text: str) -> dt.datetime:
     """An ISO-8601 string as naive UTC (how dates are stored); ValueError when malformed."""
     parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))

@@ -8,6 +8,7 @@ instead of failing later in a viewer or a plug-in job.
 from __future__ import annotations
 
 import io
+import os
 import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -68,7 +69,7 @@ def _opened(source: bytes | Path) -> Iterator[tuple[BinaryIO, int]]:
         yield io.BytesIO(source), len(source)
         return
     with open(source, "rb") as fp:
-        yield fp, Path(source).stat().st_size
+        yield fp, os.fstat(fp.fileno()).st_size
 
 
 def _check_complete(ds: Dataset) -> None:

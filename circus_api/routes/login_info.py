@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from circus_api.context import RequestContext
-from circus_api.db import tokens
 from circus_api.routing import ApiRoute
 from circus_api.services import users
 
@@ -22,7 +21,7 @@ async def full_login_info(ctx: RequestContext) -> dict[str, Any]:
 
 
 async def logout(ctx: RequestContext) -> None:
-    await tokens.delete_sessions(ctx.db, ctx.user_email)
+    await users.logout(ctx.db, ctx.user_email)
 
 
 ROUTES = [

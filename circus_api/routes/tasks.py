@@ -11,10 +11,9 @@ from sse_starlette.sse import EventSourceResponse
 from starlette.responses import FileResponse
 
 from circus_api.context import RequestContext
-from circus_api.db import tasks as tasks_db
 from circus_api.routing import ApiRoute
 from circus_api.schemas.tasks import DISMISS
-from circus_api.search import SearchSpec, parse_search, run_search
+from circus_api.search import SearchSpec, parse_search
 from circus_api.services import tasks
 from circus_api.tasks import events
 
@@ -28,9 +27,7 @@ KEEP_ALIVE_S = 10
 
 
 async def search_tasks(ctx: RequestContext) -> dict[str, Any]:
-    request = parse_search(ctx.query, SEARCH)
-    await tasks.settle_dead_tasks(ctx.db, ctx.state.redis, ctx.user_email)
-    return await run_search(ctx.db[tasks_db.COLLECTION], request, {"userEmail": ctx.user_email})
+    return await tasks.search(ctx.db, ctx.state.redis, ctx.user_email, parse_search(ctx.query, SEARCH))
 
 
 async def report(ctx: RequestContext) -> EventSourceResponse:
@@ -39,12 +36,7 @@ async def report(ctx: RequestContext) -> EventSourceResponse:
     user_email = ctx.user_email
     pubsub = redis.pubsub()
     await pubsub.subscribe(events.CHANNEL)  # before the snapshot, so no event falls in between
-    await tasks.settle_dead_tasks(ctx.db, redis, user_email)
-    running = await tasks_db.processing_of_user(ctx.db, user_email)
-    snapshot = [
-        await events.latest_progress(redis, t["taskId"]) or events.event_payload(t["taskId"], "Processing...")
-        for t in running
-    ]
+    snapshot = await tasks.running_progress(ctx.db, redis, user_email)
 
     async def stream() -> AsyncIterator[Any]:
         ended: set[str] = set()

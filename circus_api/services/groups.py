@@ -9,6 +9,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from circus_api.db import groups, sequences
 from circus_api.db.groups import PLUGIN_ROLE_FIELDS
 from circus_api.errors import BadRequest, NotFound
+from circus_api.search import SearchRequest, run_search
 
 # every ID in the left list must also be in the right one
 ROLE_DEPENDENCIES = {
@@ -25,6 +26,10 @@ def check_role_dependencies(group: dict[str, Any]) -> None:
         missing = [i for i in group.get(role) or [] if i not in (group.get(needed) or [])]
         if missing:
             raise BadRequest(f"{role} requires {needed}, which lacks: {', '.join(missing)}")
+
+
+async def search(db: AsyncDatabase, request: SearchRequest) -> dict[str, Any]:
+    return await run_search(db[groups.COLLECTION], request)
 
 
 async def get(db: AsyncDatabase, raw_group_id: str) -> dict[str, Any]:

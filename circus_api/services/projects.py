@@ -9,6 +9,11 @@ from pymongo.asynchronous.database import AsyncDatabase
 from circus_api.db import projects
 from circus_api.db.ids import new_ulid
 from circus_api.errors import BadRequest, NotFound
+from circus_api.search import SearchRequest, run_search
+
+
+async def search(db: AsyncDatabase, request: SearchRequest) -> dict[str, Any]:
+    return await run_search(db[projects.COLLECTION], request)
 
 
 async def get(db: AsyncDatabase, project_id: str) -> dict[str, Any]:

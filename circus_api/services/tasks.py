@@ -17,6 +17,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from circus_api.db import tasks
 from circus_api.db.ids import new_ulid
 from circus_api.errors import BadRequest, Conflict, NotFound, ServiceUnavailable, Unauthorized
+from circus_api.search import SearchRequest, run_search
 from circus_api.tasks import events
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,23 @@ async def settle_dead_tasks(db: AsyncDatabase, redis: aioredis.Redis | None, use
         if not liveness[task["taskId"]] and await tasks.end(db, task["taskId"], "error", WORKER_LOST):
             payload = events.event_payload(task["taskId"], WORKER_LOST)
             await events.publish(redis, task["userEmail"], "error", payload)
+
+
+async def search(
+    db: AsyncDatabase, redis: aioredis.Redis | None, user_email: str, request: SearchRequest
+) -> dict[str, Any]:
+    await settle_dead_tasks(db, redis, user_email)
+    return await run_search(db[tasks.COLLECTION], request, {"userEmail": user_email})
+
+
+async def running_progress(db: AsyncDatabase, redis: aioredis.Redis, user_email: str) -> list[dict[str, Any]]:
+    """The latest progress event of each of the user's running tasks (what a new stream sees first)."""
+    await settle_dead_tasks(db, redis, user_email)
+    running = await tasks.processing_of_user(db, user_email)
+    return [
+        await events.latest_progress(redis, t["taskId"]) or events.event_payload(t["taskId"], "Processing...")
+        for t in running
+    ]
 
 
 async def get_own(db: AsyncDatabase, task_id: str, user_email: str) -> dict[str, Any]:

@@ -8,18 +8,29 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from circus_api import auth
-from circus_api.db import groups, server_params, users
+from circus_api.db import groups, server_params, tokens, users
 from circus_api.db.documents import DuplicateKey
 from circus_api.errors import BadRequest, Conflict, NotFound
 from circus_api.privileges import Privileges
 from circus_api.schemas.preferences import with_defaults
+from circus_api.search import SearchRequest, run_search
 
 EPOCH = dt.datetime(1970, 1, 1)
 PUBLIC_FIELDS = ("userEmail", "loginId", "description", "createdAt", "updatedAt")
+MAX_PASSWORD_BYTES = 72
 
 
 def without_password(user: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in user.items() if k != "password"}
+
+
+async def search(db: AsyncDatabase, request: SearchRequest) -> dict[str, Any]:
+    return await run_search(db[users.COLLECTION], request, projection={"password": 0})
+
+
+async def logout(db: AsyncDatabase, user_email: str) -> None:
+    """End every session of the user (all devices); permanent tokens stay."""
+    await tokens.delete_sessions(db, user_email)
 
 
 async def public_profile(db: AsyncDatabase, user_email: str) -> dict[str, Any]:
@@ -42,6 +53,13 @@ async def _check_groups_exist(db: AsyncDatabase, group_ids: list[int]) -> None:
         raise BadRequest(f"Nonexistent group ID: {', '.join(map(str, missing))}")
 
 
+async def _password_hash(password: str) -> str:
+    # the schema counts characters; bcrypt reads at most 72 bytes (and refuses more)
+    if len(password.encode()) > MAX_PASSWORD_BYTES:
+        raise BadRequest(f"The password must not be longer than {MAX_PASSWORD_BYTES} bytes.")
+    return await auth.hash_password(password)
+
+
 def _refuse_login_fields(body: dict[str, Any]) -> None:
     for name in ("lastLoginTime", "lastLoginIp"):
         if name in body:
@@ -54,7 +72,7 @@ async def create(db: AsyncDatabase, body: dict[str, Any]) -> str:
     user = {
         "userEmail": body["userEmail"],
         "loginId": body["loginId"],
-        "password": await auth.hash_password(body["password"]),
+        "password": await _password_hash(body["password"]),
         "loginEnabled": body["loginEnabled"],
         "description": body["description"],
         "groups": body["groups"],
@@ -78,7 +96,7 @@ async def update(db: AsyncDatabase, user_email: str, body: dict[str, Any]) -> No
         await _check_groups_exist(db, body["groups"])
     fields = dict(body)
     if "password" in fields:
-        fields["password"] = await auth.hash_password(fields["password"])
+        fields["password"] = await _password_hash(fields["password"])
     try:
         found = await users.update(db, user_email, fields)
     except DuplicateKey as exc:

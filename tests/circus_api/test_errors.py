@@ -49,6 +49,22 @@ def test_a_top_level_primitive_is_rejected_as_invalid_json(api: Api, raw: bytes)
     }
 
 
+@pytest.mark.parametrize("raw", [b'{"x": NaN}', b'{"x": Infinity}', b'{"x": -Infinity}'])
+def test_nan_and_infinity_are_invalid_json_as_in_javascript(api: Api, sync_db: Database, raw: bytes) -> None:
+    response = api.as_user("alice").put("/api/admin/server-params", content=raw, headers=JSON)
+    assert response.status_code == 400
+    assert response.json()["error"].startswith("Invalid JSON as request body.\n")
+    assert sync_db.serverParams.count_documents({"key": "x"}) == 0
+
+
+def test_an_integer_beyond_64_bits_is_stored_as_a_double_as_javascript_does(api: Api, sync_db: Database) -> None:
+    raw = b'{"huge": 99999999999999999999999, "max": 9223372036854775807}'
+    response = api.as_user("alice").put("/api/admin/server-params", content=raw, headers=JSON)
+    assert response.status_code == 204
+    assert sync_db.serverParams.find_one({"key": "huge"})["value"] == 1e23
+    assert sync_db.serverParams.find_one({"key": "max"})["value"] == 9223372036854775807
+
+
 def test_a_body_that_is_not_utf8_is_invalid_json(api: Api) -> None:
     response = api.as_user("alice").patch("/api/preferences", content=b'{"theme": "\xff"}', headers=JSON)
     assert response.status_code == 400

@@ -78,7 +78,8 @@ def test_a_regex_object_becomes_a_regular_expression() -> None:
     assert plain.flags == 0  # case-sensitive unless asked
 
 
-@pytest.mark.parametrize("value", [{"$regex": 5}, {"$regex": "a", "$options": 1}])
+@pytest.mark.parametrize("value", [{"$regex": 5}, {"$regex": "a", "$options": 1}, {"$regex": "a\u0000"},
+                                   {"$regex": "a", "$options": "i\u0000"}])
 def test_a_malformed_regex_is_a_bad_filter(value: dict[str, Any]) -> None:
     with pytest.raises(BadRequest) as caught:
         decode_extended_json(value)
@@ -92,6 +93,16 @@ def test_extended_json_is_decoded_at_any_depth() -> None:
     })
     assert decoded == {"$and": [{"createdAt": {"$gte": dt.datetime(2020, 1, 1)}},
                                 {"tags": {"$in": [Regex("a"), "b"]}}]}
+
+
+def test_integers_beyond_64_bits_are_read_as_doubles_as_javascript_does() -> None:
+    assert search(filter='{"seriesDate": {"$gt": 99999999999999999999}}').filter == {"seriesDate": {"$gt": 1e20}}
+    assert search(filter='{"seriesDate": 9223372036854775807}').filter == {"seriesDate": 9223372036854775807}
+
+
+@pytest.mark.parametrize("raw", ['{"seriesDate": NaN}', '{"seriesDate": {"$lt": Infinity}}'])
+def test_javascript_cannot_parse_nan_or_infinity_and_neither_do_we(raw: str) -> None:
+    assert refused(filter=raw) == "Invalid JSON was passed as a filter string"
 
 
 def test_a_date_object_with_extra_keys_stays_a_document() -> None:
@@ -261,6 +272,12 @@ def test_sort_keys_keep_their_order_and_are_not_whitelisted() -> None:
         ('{"createdAt":1.5}', "Bad sort parameter. Invalid key/value pair."),
         ('{"createdAt":{"$meta":"textScore"}}', "Bad sort parameter. Invalid key/value pair."),
         ('{"$natural":1}', "Bad sort parameter. Invalid key/value pair."),
+        ('{"":1}', "Bad sort parameter. Invalid key/value pair."),
+        ('{"a.":1}', "Bad sort parameter. Invalid key/value pair."),
+        ('{".a":1}', "Bad sort parameter. Invalid key/value pair."),
+        ('{"a..b":1}', "Bad sort parameter. Invalid key/value pair."),
+        ('{"a.$b":1}', "Bad sort parameter. Invalid key/value pair."),
+        ('{"a\\u0000":1}', "Bad sort parameter. Invalid key/value pair."),
     ],
 )
 def test_a_bad_sort_is_refused_with_its_reason(raw: str, message: str) -> None:
@@ -320,6 +337,12 @@ def test_limit_and_page_must_be_positive_integers(name: str, raw: str) -> None:
     with pytest.raises(BadRequest) as caught:
         _paging(**{name: raw})
     assert caught.value.message == f"The {name} parameter must be a positive integer."
+
+
+def test_a_page_far_beyond_the_data_keeps_the_skip_within_64_bits() -> None:
+    request = search(page="99999999999999999999")
+    assert request.page == 99999999999999999999
+    assert request.skip < 2**63
 
 
 def test_a_repeated_paging_parameter_uses_the_first() -> None:
@@ -389,6 +412,15 @@ async def test_an_invalid_query_is_a_400(db: AsyncDatabase) -> None:
         with pytest.raises(BadRequest) as caught:
             await run_search(db.items, SearchRequest(filter, [("n", 1)], 20, 1))
         assert caught.value.message == "Invalid query"
+
+
+async def test_a_page_far_beyond_the_data_is_empty(db: AsyncDatabase) -> None:
+    await _seed(db)
+    request = search(page="99999999999999999999")
+    body = await run_search(db.items, request)
+    assert body == {"items": [], "totalItems": 10, "page": 99999999999999999999}
+    body = await run_pipeline_search(db.items, request, join_stages=[])
+    assert body == {"items": [], "totalItems": 10, "page": 99999999999999999999}
 
 
 async def test_run_pipeline_search_joins_matches_and_removes_helper_fields(db: AsyncDatabase) -> None:

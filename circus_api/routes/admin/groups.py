@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from circus_api.context import RequestContext
-from circus_api.db import groups as groups_db
 from circus_api.privileges import GLOBAL_PRIVILEGES
 from circus_api.routing import ApiRoute
 from circus_api.schemas.admin import GROUP_PATCH, NEW_GROUP
-from circus_api.search import SearchSpec, parse_search, run_search
+from circus_api.search import SearchSpec, parse_search
 from circus_api.services import groups
 
 SEARCH = SearchSpec(frozenset(), (("groupId", 1),), unlimited=True, filter_ignored=True)
@@ -17,7 +16,7 @@ ADMIN = ("manageServer",)
 
 
 async def list_groups(ctx: RequestContext) -> dict[str, Any]:
-    return await run_search(ctx.db[groups_db.COLLECTION], parse_search(ctx.query, SEARCH))
+    return await groups.search(ctx.db, parse_search(ctx.query, SEARCH))
 
 
 async def get_group(ctx: RequestContext) -> dict[str, Any]:

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from circus_api.context import RequestContext
-from circus_api.db import projects as projects_db
 from circus_api.routing import ApiRoute
 from circus_api.schemas.admin import NEW_PROJECT, PROJECT_PATCH
-from circus_api.search import SearchSpec, parse_search, run_search
+from circus_api.search import SearchSpec, parse_search
 from circus_api.services import projects
 
 SEARCH = SearchSpec(frozenset(), (("updatedAt", -1),), unlimited=True, filter_ignored=True)
@@ -16,7 +15,7 @@ ADMIN = ("manageServer",)
 
 
 async def list_projects(ctx: RequestContext) -> dict[str, Any]:
-    return await run_search(ctx.db[projects_db.COLLECTION], parse_search(ctx.query, SEARCH))
+    return await projects.search(ctx.db, parse_search(ctx.query, SEARCH))
 
 
 async def get_project(ctx: RequestContext) -> dict[str, Any]:

@@ -7,10 +7,9 @@ from typing import Any
 from starlette.responses import JSONResponse
 
 from circus_api.context import RequestContext
-from circus_api.db import server_params
-from circus_api.errors import NotFound
 from circus_api.routing import ApiRoute
 from circus_api.schemas.admin import SERVER_PARAM_VALUE, SERVER_PARAMS
+from circus_api.services import server_params
 
 ADMIN = ("manageServer",)
 
@@ -20,19 +19,16 @@ async def list_params(ctx: RequestContext) -> dict[str, Any]:
 
 
 async def get_param(ctx: RequestContext) -> JSONResponse:
-    exists, value = await server_params.find(ctx.db, ctx.path["key"])
-    if not exists:
-        raise NotFound("This server parameter does not exist.")
+    value = await server_params.get(ctx.db, ctx.path["key"])
     return JSONResponse(value)  # always JSON, strings and null included (spec 4.14 Re-impl)
 
 
 async def put_param(ctx: RequestContext) -> None:
-    await server_params.upsert(ctx.db, ctx.path["key"], ctx.body)
+    await server_params.put(ctx.db, {ctx.path["key"]: ctx.body})
 
 
 async def put_params(ctx: RequestContext) -> None:
-    for key, value in ctx.body.items():
-        await server_params.upsert(ctx.db, key, value)
+    await server_params.put(ctx.db, ctx.body)
 
 
 ROUTES = [

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from circus_api.context import RequestContext
-from circus_api.db import users as users_db
 from circus_api.routing import ApiRoute
 from circus_api.schemas.users import NEW_USER, USER_PATCH
-from circus_api.search import SearchSpec, parse_search, run_search
+from circus_api.search import SearchSpec, parse_search
 from circus_api.services import users
 
 SEARCH = SearchSpec(frozenset(), (("createdAt", -1),), filter_ignored=True)
@@ -16,9 +15,7 @@ ADMIN = ("manageServer",)
 
 
 async def list_users(ctx: RequestContext) -> dict[str, Any]:
-    return await run_search(
-        ctx.db[users_db.COLLECTION], parse_search(ctx.query, SEARCH), projection={"password": 0}
-    )
+    return await users.search(ctx.db, parse_search(ctx.query, SEARCH))
 
 
 async def get_user(ctx: RequestContext) -> dict[str, Any]:

@@ -77,12 +77,11 @@ def test_foot_first_ct_equals_simpleitk(foot_first_ct: Stored) -> None:
     assert geometry.image_numbers == tuple(range(1, N_SLICES + 1))
 
 
-def test_without_the_pixel_type_fix_simpleitk_widens_ct(foot_first_ct: Stored) -> None:
-    root, series = foot_first_ct
-    widened = sitk_series(root / series.series_uid, series.series_uid)
-    if series.files[1].find(b"\x28\x00\x03\x01US\x02\x00\x00\x00") != -1:  # PixelRepresentation 0
-        assert widened.GetPixelID() != sitk.sitkInt16
-    assert build_volume(root, series.series_uid).voxels.dtype == np.int16
+def test_simpleitk_alone_widens_uint16_ct_where_volumes_keep_int16(repository: Path) -> None:
+    series = make_ct_series(3, 16, head_first=False)  # stored uint16, intercept -1024
+    store(repository, series)
+    assert sitk_series(repository / series.series_uid, series.series_uid).GetPixelID() != sitk.sitkInt16
+    assert build_volume(repository, series.series_uid).voxels.dtype == np.int16
 
 
 def test_a_descending_pvd_of_a_head_first_series_equals_simpleitk(head_first_ct: Stored) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import pytest
@@ -26,6 +27,10 @@ PREFERENCE_DEFAULTS: dict[str, Any] = {
 def new_user(**overrides: Any) -> dict[str, Any]:
     return {"userEmail": "zoe@example.com", "loginId": "zoe", "password": "zoeSecret!", "loginEnabled": True,
             "description": "Zoe", "groups": [2], **overrides}
+
+
+def json_body(value: Any) -> bytes:
+    return json.dumps(value).encode()
 
 
 def _user(sync_db: Database, email: str) -> dict[str, Any]:
@@ -200,6 +205,32 @@ def test_an_unknown_group_is_refused_on_creation(api: Api, sync_db: Database) ->
     response = api.as_user("alice").post("/api/admin/users", json=new_user(groups=[2, 99, 98]))
     assert response.status_code == 400
     assert response.json() == {"error": "Nonexistent group ID: 98, 99"}
+    assert sync_db.users.count_documents({}) == 7
+
+
+def test_a_password_over_72_bytes_is_refused(api: Api, sync_db: Database) -> None:
+    # 40 characters pass the schema, but they are 80 bytes and bcrypt reads 72 at most
+    response = api.as_user("alice").post("/api/admin/users", json=new_user(password="\u00e9" * 40))
+    assert response.status_code == 400
+    assert response.json() == {"error": "The password must not be longer than 72 bytes."}
+    assert sync_db.users.count_documents({}) == 7
+    response = api.as_user("alice").patch("/api/admin/users/bob@example.com", json={"password": "\u00e9" * 40})
+    assert response.status_code == 400
+    assert response.json() == {"error": "The password must not be longer than 72 bytes."}
+    assert api.login(username="bob", password="bobSecret").status_code == 200
+
+
+def test_a_password_of_72_bytes_works(api: Api) -> None:
+    password = "\u00e9" * 36
+    assert api.as_user("alice").post("/api/admin/users", json=new_user(password=password)).status_code == 201
+    assert api.login(username="zoe", password=password).status_code == 200
+
+
+def test_a_group_id_beyond_64_bits_is_an_unknown_group(api: Api, sync_db: Database) -> None:
+    raw = json_body(new_user()).replace(b'"groups": [2]', b'"groups": [99999999999999999999]')
+    response = api.as_user("alice").post("/api/admin/users", content=raw, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.json() == {"error": "Nonexistent group ID: 1e+20"}
     assert sync_db.users.count_documents({}) == 7
 
 
