@@ -15,11 +15,12 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from blob_store import create_blob_store
 from circus_api.context import RequestContext
 from circus_api.cors import CorsHeaders
 from circus_api.db.indexes import ensure_indexes
 from circus_api.openapi import openapi_document
-from circus_api.routes import debug, login_info, preferences, projects, status, tasks, tokens, users
+from circus_api.routes import blobs, debug, login_info, preferences, projects, status, tasks, tokens, users
 from circus_api.routes.admin import groups as admin_groups
 from circus_api.routes.admin import job_manager as admin_job_manager
 from circus_api.routes.admin import onetime_urls as admin_onetime_urls
@@ -41,6 +42,7 @@ API_ROUTES: list[ApiRoute] = [
     *users.ROUTES,
     *tokens.ROUTES,
     *projects.ROUTES,
+    *blobs.ROUTES,
     *tasks.ROUTES,
     *admin_groups.ROUTES,
     *admin_users.ROUTES,
@@ -70,6 +72,7 @@ def create_app(settings: Settings) -> Starlette:
         app.state.settings = settings
         app.state.mongo_client = client
         app.state.db = client[settings.database]
+        app.state.blobs = create_blob_store(settings.blob_store, directory=settings.blob_dir, db=app.state.db)
         app.state.redis = aioredis.from_url(settings.redis_url) if settings.redis_url else None
         install_broker(settings.redis_url)
         for problem in await ensure_indexes(app.state.db):

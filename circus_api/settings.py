@@ -53,6 +53,7 @@ class Settings:
     redis_url: str | None = None  # None: the embedded redis-server is started
     data_dir: Path = Path("var")
     blob_dir: Path = Path("var/labels")
+    blob_store: str = "directory"  # or "gridfs": blobs in MongoDB, for several API nodes
     dicom_dir: Path = Path("var/dicom")
     results_dir: Path = Path("var/plugin-results")
     plugin_cache_dir: Path = Path("var/plugin-cache")
@@ -86,6 +87,7 @@ class Settings:
             redis_url=env.get("REDIS_URL") or None,
             data_dir=data_dir,
             blob_dir=directory("CIRCUS_BLOB_DIR", "labels"),
+            blob_store=env.get("CIRCUS_BLOB_STORE") or "directory",
             dicom_dir=directory("CIRCUS_DICOM_DIR", "dicom"),
             results_dir=directory("CIRCUS_RESULTS_DIR", "plugin-results"),
             plugin_cache_dir=directory("CIRCUS_PLUGIN_CACHE_DIR", "plugin-cache"),
@@ -101,6 +103,10 @@ class Settings:
             admin_email=env.get("CIRCUS_ADMIN_EMAIL") or None,
             admin_password=env.get("CIRCUS_ADMIN_PASSWORD") or None,
         )
+
+    def __post_init__(self) -> None:
+        if self.blob_store not in ("directory", "gridfs"):
+            raise SettingsError(f"CIRCUS_BLOB_STORE must be 'directory' or 'gridfs', got {self.blob_store!r}")
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})

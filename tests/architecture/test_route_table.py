@@ -27,7 +27,7 @@ PENDING = {
     ("POST", "/series/export-cs-volume"),
     ("GET", "/cases"), ("GET", "/cases/list/:myListId"), ("POST", "/cases"), ("GET", "/cases/:caseId"),
     ("POST", "/cases/:caseId/revision"), ("POST", "/cases/export-mhd"), ("PUT", "/cases/:caseId/tags"),
-    ("PATCH", "/cases/tags"), ("DELETE", "/cases/:caseId"), ("GET", "/blob/:hash"), ("PUT", "/blob/:hash"),
+    ("PATCH", "/cases/tags"), ("DELETE", "/cases/:caseId"), 
     ("GET", "/mylists"), ("GET", "/mylists/:myListId"), ("POST", "/mylists"), ("PATCH", "/mylists/:myListId"),
     ("DELETE", "/mylists/:myListId"), ("PATCH", "/mylists/:myListId/items"),
     ("GET", "/plugins/:pluginId"), ("GET", "/plugins"), ("GET", "/plugin-displays/:pluginId/:path+"),
