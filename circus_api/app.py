@@ -20,15 +20,34 @@ from circus_api.context import RequestContext
 from circus_api.cors import CorsHeaders
 from circus_api.db.indexes import ensure_indexes
 from circus_api.openapi import openapi_document
-from circus_api.routes import blobs, debug, login_info, preferences, projects, status, tasks, tokens, users
+from circus_api.routes import (
+    blobs,
+    case_export,
+    cases,
+    debug,
+    login_info,
+    my_lists,
+    plugin_displays,
+    plugin_job_results,
+    preferences,
+    projects,
+    series,
+    series_upload,
+    status,
+    tasks,
+    tokens,
+    users,
+)
 from circus_api.routes.admin import groups as admin_groups
 from circus_api.routes.admin import job_manager as admin_job_manager
 from circus_api.routes.admin import onetime_urls as admin_onetime_urls
 from circus_api.routes.admin import projects as admin_projects
+from circus_api.routes.admin import quarantine as admin_quarantine
 from circus_api.routes.admin import server_params as admin_server_params
 from circus_api.routes.admin import users as admin_users
 from circus_api.routing import ApiRoute, ApiRouter
 from circus_api.services import tasks as task_service
+from circus_api.services.plugin_displays import DisplayCache
 from circus_api.settings import Settings
 from circus_api.tasks.broker import install_broker
 
@@ -42,7 +61,16 @@ API_ROUTES: list[ApiRoute] = [
     *users.ROUTES,
     *tokens.ROUTES,
     *projects.ROUTES,
+    *series.LIST_ROUTES,  # #12-13; the upload routes (#14-15) go between these two lists
+    *series_upload.ROUTES,  # #14-15
+    *series.ROUTES,  # #16-19
+    *cases.ROUTES,
+    *case_export.ROUTES,
+    *cases.TAGS_AND_DELETE_ROUTES,
     *blobs.ROUTES,
+    *my_lists.ROUTES,
+    *plugin_displays.ROUTES,  # #39, right after plugins.ROUTES (#37-38)
+    *plugin_job_results.ROUTES,  # #45-50 (+ events), right after plugin_jobs.ROUTES (#40-44)
     *tasks.ROUTES,
     *admin_groups.ROUTES,
     *admin_users.ROUTES,
@@ -50,6 +78,7 @@ API_ROUTES: list[ApiRoute] = [
     *admin_server_params.ROUTES,
     *admin_onetime_urls.ROUTES,
     *admin_job_manager.ROUTES,
+    *admin_quarantine.ROUTES,
 ]
 
 
@@ -73,6 +102,7 @@ def create_app(settings: Settings) -> Starlette:
         app.state.mongo_client = client
         app.state.db = client[settings.database]
         app.state.blobs = create_blob_store(settings.blob_store, directory=settings.blob_dir, db=app.state.db)
+        app.state.plugin_displays = DisplayCache(settings.plugin_cache_dir)
         app.state.redis = aioredis.from_url(settings.redis_url) if settings.redis_url else None
         install_broker(settings.redis_url)
         for problem in await ensure_indexes(app.state.db):
@@ -91,10 +121,10 @@ def create_app(settings: Settings) -> Starlette:
             await client.close()
 
     routes = api_routes(settings)
-    login_route = next(r for r in routes if r.path == "/login")
+    login_routes = [r for r in routes if r.path == "/login"]
     app = Starlette(
         debug=False,
-        routes=[ApiRouter("/api", routes, claim_prefix=True), ApiRouter("", [login_route], claim_prefix=False)],
+        routes=[ApiRouter("/api", routes, claim_prefix=True), ApiRouter("", login_routes, claim_prefix=False)],
         middleware=[Middleware(CorsHeaders, origin=settings.cors_origin)],
         lifespan=lifespan,
         exception_handlers={404: _not_found, 405: _not_found},

@@ -134,7 +134,7 @@ def _client_credentials(ctx: RequestContext, form: dict[str, str]) -> tuple[str,
             raise OAuthError("Invalid client: cannot retrieve client credentials") from None
         client_id, _, secret = decoded.partition(":")
         return client_id, secret
-    if "client_id" not in form or "client_secret" not in form:
+    if not form.get("client_id") or not form.get("client_secret"):  # empty counts as absent
         raise OAuthError("Invalid client: cannot retrieve client credentials")
     return form["client_id"], form["client_secret"]
 

@@ -15,12 +15,16 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from admin import accounts
+from admin.case_cli import register_case_commands
 from admin.cli import register_admin_commands
+from admin.dicom_cli import register_dicom_commands
+from admin.plugin_cli import install_samples_on_first_start, register_plugin_commands
 from circus_api import launcher, logs
 from circus_api.app import create_app
 from circus_api.db.indexes import ensure_indexes
 from circus_api.embedded import docker_engine_status
 from circus_api.settings import Settings, SettingsError
+from job_manager.cli import register_job_manager_commands
 
 T = TypeVar("T")
 
@@ -91,9 +95,12 @@ def up(host: str | None, port: int | None, worker_processes: int) -> None:
             click.echo(f"Created the first administrator: login {created[0]} password {created[1]}")
         engine_ok, engine_message = docker_engine_status()
         click.echo(("" if engine_ok else "warning: ") + engine_message, err=not engine_ok)
+        if engine_ok:  # first start: build and register the sample plug-ins (never fatal)
+            asyncio.run(_with_client(ready, lambda db: install_samples_on_first_start(db, ready)))
         with contextlib.ExitStack() as children:
             if worker_processes > 0:
                 children.enter_context(launcher.child_process(["worker", "--processes", str(worker_processes)], ready))
+            children.enter_context(launcher.child_process(["job-manager"], ready))
             click.echo(f"circus is up at http://{ready.host}:{ready.port}/ (API under /api). Ctrl-C stops it.")
             _serve_api(ready)
         click.echo("circus stopped.")
@@ -139,6 +146,10 @@ def migrate() -> None:
 
 
 register_admin_commands(main, load_settings, run_with_database)
+register_job_manager_commands(main, load_settings, run_with_database)
+register_case_commands(main, load_settings, run_with_database)
+register_dicom_commands(main, load_settings, run_with_database)
+register_plugin_commands(main, load_settings, run_with_database)
 
 if __name__ == "__main__":
     main()

@@ -2,6 +2,7 @@
 
 Every search endpoint declares a `SearchSpec` and calls `run_search` (plain `find`) or
 `run_pipeline_search` (aggregation with join stages); both answer `{items, totalItems, page}`.
+The `/list/:myListId` variants check the list with `own_my_list` and run `run_my_list_search`.
 """
 
 from __future__ import annotations
@@ -9,16 +10,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bson.regex import Regex
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import OperationFailure
 from starlette.datastructures import QueryParams
 
+from circus_api.db import clinical_cases, my_lists, plugin_jobs, series
 from circus_api.db.paging import aggregate_page, find_page
-from circus_api.errors import BadRequest
+from circus_api.errors import BadRequest, NotFound
 from circus_api.wire import loads, parse_iso_date
 
 VALUE_OPERATORS = {"$gt", "$gte", "$lt", "$lte", "$ne", "$in", "$all"}
@@ -262,3 +265,87 @@ def _query_error(exc: OperationFailure) -> Exception:
     if exc.code in _BAD_QUERY_CODES:
         return BadRequest("Invalid query")
     return exc
+
+
+# ---- my-list variants (spec 3.5) -------------------------------------------------------------
+
+MY_LIST_SORT = (("addedToListAt", -1),)
+
+
+@dataclass(frozen=True)
+class MyListResource:
+    """Where the items of a my list of one `resourceType` live."""
+
+    collection: str
+    key_field: str
+    wrong_type_message: str
+
+
+MY_LIST_RESOURCES = {
+    "series": MyListResource(series.COLLECTION, "seriesUid", "This my list is not for series"),
+    "clinicalCases": MyListResource(clinical_cases.COLLECTION, "caseId", "This my list is not for cases"),
+    "pluginJobs": MyListResource(plugin_jobs.COLLECTION, "jobId", "This my list is not for plugin jobs"),
+}
+
+
+def for_my_list(spec: SearchSpec) -> SearchSpec:
+    """The endpoint's search settings with the my-list default sort (newest addition first)."""
+    return replace(spec, default_sort=MY_LIST_SORT)
+
+
+async def own_my_list(db: AsyncDatabase, user_email: str, my_list_id: str, resource_type: str) -> str:
+    """The list ID, once it is known to be one of the caller's own lists (shared and public lists
+    of others do not count) holding `resource_type` items."""
+    my_list = await my_lists.find_own_list(db, user_email, my_list_id)
+    if my_list is None:
+        raise NotFound("This my list does not exist")
+    if my_list.get("resourceType") != resource_type:
+        raise BadRequest(MY_LIST_RESOURCES[resource_type].wrong_type_message)
+    return my_list_id
+
+
+def my_list_stages(my_list_id: str, resource_type: str) -> list[dict[str, Any]]:
+    """Stages on `myLists` that turn a list into its resource documents, each merged with
+    `addedToListAt` (the item's `createdAt`); items whose resource is gone disappear."""
+    resource = MY_LIST_RESOURCES[resource_type]
+    return [
+        {"$match": {"myListId": my_list_id}},
+        # one row per item first: SecantusDB finds nothing when localField runs through an array
+        {"$unwind": "$items"},
+        {
+            "$lookup": {
+                "from": resource.collection,
+                "localField": "items.resourceId",
+                "foreignField": resource.key_field,
+                "as": "resource",
+            }
+        },
+        {"$unwind": "$resource"},
+        {"$replaceRoot": {"newRoot": {"$mergeObjects": ["$resource", {"addedToListAt": "$items.createdAt"}]}}},
+    ]
+
+
+async def run_my_list_search(
+    db: AsyncDatabase,
+    my_list_id: str,
+    resource_type: str,
+    request: SearchRequest,
+    join_stages: list[dict[str, Any]],
+    access_filter: dict[str, Any] | None = None,
+    remove_fields: list[str] | None = None,
+    count_cap: int | None = None,
+    shape: ItemShaper | None = None,
+    pre_stages: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The endpoint's normal pipeline search (same joins, access filter and shaping), started
+    from the items of a my list checked with `own_my_list`."""
+    return await run_pipeline_search(
+        db[my_lists.COLLECTION],
+        request,
+        join_stages,
+        access_filter,
+        [*(remove_fields or []), "addedToListAt"],
+        count_cap,
+        shape,
+        pre_stages=[*my_list_stages(my_list_id, resource_type), *(pre_stages or [])],
+    )

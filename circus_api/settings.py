@@ -40,6 +40,16 @@ def _bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
     raise SettingsError(f"{name} must be a boolean (true/false), got {raw!r}")
 
 
+def _float(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+
+
 def database_name_from_url(url: str) -> str | None:
     """The database named in the path of a MongoDB URL (CIRCUS's convention), if any."""
     path = urlparse(url).path.lstrip("/")
@@ -58,6 +68,8 @@ class Settings:
     results_dir: Path = Path("var/plugin-results")
     plugin_cache_dir: Path = Path("var/plugin-cache")
     download_dir: Path = Path("var/downloads")
+    upload_dir: Path = Path("var/uploads")  # staging of uploaded files until their import ends
+    quarantine_dir: Path = Path("var/quarantine")  # rejected uploads, kept for an admin to inspect
     host: str = "127.0.0.1"
     port: int = 8080
     debug: bool = False
@@ -65,10 +77,23 @@ class Settings:
     cors_origin: str = "*"
     dicom_image_server_url: str = "http://localhost:8080/rs"
     upload_file_size_max_bytes: int = 200 * 1024 * 1024
+    upload_max_files: int = 10_000  # files in one multipart request
+    # archive limits: bytes expanded from one uploaded file (zip bombs), members of one archive
+    upload_expanded_max_bytes: int = 2 * 1024**3
+    upload_archive_max_members: int = 100_000
     json_body_max_bytes: int = 1024 * 1024
     transaction_max_commit_ms: int = 10_000
     admin_email: str | None = None
     admin_password: str | None = None
+    # plug-in job manager (job_manager/): concurrent jobs, GPU jobs counted apart, the lease a
+    # heartbeat renews, claims of one job before it fails, the containers' working folders
+    job_slots: int = 1
+    job_gpu_slots: int = 1  # 0: leave GPU plug-ins to other managers
+    job_lease_seconds: float = 30.0
+    job_max_attempts: int = 3
+    job_work_dir: Path = Path("var/jobs")
+    job_poll_seconds: float = 1.0
+    job_stop_grace_seconds: float = 10.0  # SIGTERM: running jobs get this long, then go back to the queue
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -92,6 +117,8 @@ class Settings:
             results_dir=directory("CIRCUS_RESULTS_DIR", "plugin-results"),
             plugin_cache_dir=directory("CIRCUS_PLUGIN_CACHE_DIR", "plugin-cache"),
             download_dir=directory("CIRCUS_DOWNLOAD_DIR", "downloads"),
+            upload_dir=directory("CIRCUS_UPLOAD_DIR", "uploads"),
+            quarantine_dir=directory("CIRCUS_QUARANTINE_DIR", "quarantine"),
             host=env.get("CIRCUS_HOST") or "127.0.0.1",
             port=_int(env, "CIRCUS_PORT", 8080),
             debug=_bool(env, "CIRCUS_DEBUG", False),
@@ -99,14 +126,30 @@ class Settings:
             cors_origin=env.get("CIRCUS_CORS_ORIGIN") or "*",
             dicom_image_server_url=env.get("CIRCUS_DICOM_IMAGE_SERVER_URL") or "http://localhost:8080/rs",
             upload_file_size_max_bytes=_int(env, "CIRCUS_UPLOAD_MAX_BYTES", 200 * 1024 * 1024),
+            upload_max_files=_int(env, "CIRCUS_UPLOAD_MAX_FILES", 10_000),
+            upload_expanded_max_bytes=_int(env, "CIRCUS_UPLOAD_EXPANDED_MAX_BYTES", 2 * 1024**3),
+            upload_archive_max_members=_int(env, "CIRCUS_UPLOAD_ARCHIVE_MAX_MEMBERS", 100_000),
             json_body_max_bytes=_int(env, "CIRCUS_JSON_BODY_MAX_BYTES", 1024 * 1024),
             admin_email=env.get("CIRCUS_ADMIN_EMAIL") or None,
             admin_password=env.get("CIRCUS_ADMIN_PASSWORD") or None,
+            job_slots=_int(env, "CIRCUS_JOB_SLOTS", 1),
+            job_gpu_slots=_int(env, "CIRCUS_JOB_GPU_SLOTS", 1),
+            job_lease_seconds=_float(env, "CIRCUS_JOB_LEASE_SECONDS", 30.0),
+            job_max_attempts=_int(env, "CIRCUS_JOB_MAX_ATTEMPTS", 3),
+            job_work_dir=directory("CIRCUS_JOB_WORK_DIR", "jobs"),
+            job_poll_seconds=_float(env, "CIRCUS_JOB_POLL_SECONDS", 1.0),
+            job_stop_grace_seconds=_float(env, "CIRCUS_JOB_STOP_GRACE_SECONDS", 10.0),
         )
 
     def __post_init__(self) -> None:
         if self.blob_store not in ("directory", "gridfs"):
             raise SettingsError(f"CIRCUS_BLOB_STORE must be 'directory' or 'gridfs', got {self.blob_store!r}")
+        if self.job_slots < 0 or self.job_gpu_slots < 0:
+            raise SettingsError("CIRCUS_JOB_SLOTS and CIRCUS_JOB_GPU_SLOTS must not be negative")
+        if self.job_lease_seconds <= 0 or self.job_poll_seconds <= 0:
+            raise SettingsError("CIRCUS_JOB_LEASE_SECONDS and CIRCUS_JOB_POLL_SECONDS must be positive")
+        if self.job_max_attempts < 1:
+            raise SettingsError("CIRCUS_JOB_MAX_ATTEMPTS must be at least 1")
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -118,6 +161,9 @@ class Settings:
             "CIRCUS_RESULTS_DIR": self.results_dir,
             "CIRCUS_PLUGIN_CACHE_DIR": self.plugin_cache_dir,
             "CIRCUS_DOWNLOAD_DIR": self.download_dir,
+            "CIRCUS_UPLOAD_DIR": self.upload_dir,
+            "CIRCUS_QUARANTINE_DIR": self.quarantine_dir,
+            "CIRCUS_JOB_WORK_DIR": self.job_work_dir,
         }
 
     def ensure_dirs(self) -> None:

@@ -114,5 +114,8 @@ def settings(mongo_url: str, db_name: str, tmp_path: Path) -> Settings:
         results_dir=data / "plugin-results",
         plugin_cache_dir=data / "plugin-cache",
         download_dir=data / "downloads",
+        upload_dir=data / "uploads",
+        quarantine_dir=data / "quarantine",
+        job_work_dir=data / "jobs",
         debug=False,
     )

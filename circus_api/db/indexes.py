@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import OperationFailure
 
@@ -54,11 +54,25 @@ INDEXES: list[IndexSpec] = [
 
 
 async def ensure_indexes(db: AsyncDatabase) -> list[str]:
-    """Create every index; returns problems (e.g. duplicates blocking a unique index) as text."""
+    """Create every index; returns problems (e.g. duplicates blocking a unique index) as text.
+
+    One `createIndexes` command per collection; when it fails, the indexes are retried one by one
+    so that a single blocked index does not keep the others from being created.
+    """
     problems: list[str] = []
+    by_collection: dict[str, list[IndexModel]] = {}
     for collection, keys, options in INDEXES:
+        by_collection.setdefault(collection, []).append(IndexModel(keys, **options))
+    for collection, models in by_collection.items():
         try:
-            await db[collection].create_index(keys, **options)
-        except OperationFailure as exc:
-            problems.append(f"{collection} {keys}: {exc.details.get('errmsg') if exc.details else exc}")
+            await db[collection].create_indexes(models)
+            continue
+        except OperationFailure:
+            pass
+        for model in models:
+            try:
+                await db[collection].create_indexes([model])
+            except OperationFailure as exc:
+                message = exc.details.get("errmsg") if exc.details else exc
+                problems.append(f"{collection} {model.document['key']}: {message}")
     return problems

@@ -34,8 +34,11 @@ async def aggregate_page(
     remove_fields: list[str],
     count_cap: int | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Join stages, one `$match`, then a `$facet` with the page and the (optionally capped) count."""
-    items_branch: list[dict[str, Any]] = [{"$sort": dict(sort)}, {"$skip": skip}, {"$limit": limit}]
+    """Join stages, one `$match`, then a `$facet` with the page and the (optionally capped) count.
+
+    An empty `sort` means the join stages already sorted the rows (plug-in job search)."""
+    items_branch: list[dict[str, Any]] = [{"$sort": dict(sort)}] if sort else []
+    items_branch += [{"$skip": skip}, {"$limit": limit}]
     items_branch.append({"$project": {field: 0 for field in ["_id", *remove_fields]}})
     count_branch: list[dict[str, Any]] = [{"$limit": count_cap}] if count_cap else []
     count_branch.append({"$count": "count"})

@@ -28,3 +28,8 @@ async def update(db: AsyncDatabase, project_id: str, fields: dict[str, Any]) -> 
         {"projectId": project_id}, {"$set": {**fields, "updatedAt": utcnow()}}
     )
     return result.matched_count > 0
+
+
+async def find_by_name(db: AsyncDatabase, project_name: str) -> dict[str, Any] | None:
+    """The first project named exactly `project_name` (case-sensitive, as CIRCUS's CLIs match)."""
+    return await db[COLLECTION].find_one({"projectName": project_name}, NO_ID)

@@ -27,6 +27,7 @@ async def with_transaction(
 
 
 async def lock(db: AsyncDatabase, collection: str, filter: dict[str, Any], session: AsyncClientSession) -> None:
-    """Write then unset `myLock` so a concurrent transaction touching the document conflicts."""
-    await db[collection].update_one(filter, {"$set": {"myLock": secrets.token_hex(8)}}, session=session)
-    await db[collection].update_one(filter, {"$unset": {"myLock": ""}}, session=session)
+    """Write then unset `myLock` on every document matching `filter`, so a concurrent transaction
+    touching one of them conflicts (and is retried)."""
+    await db[collection].update_many(filter, {"$set": {"myLock": secrets.token_hex(8)}}, session=session)
+    await db[collection].update_many(filter, {"$unset": {"myLock": ""}}, session=session)

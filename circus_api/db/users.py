@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -64,3 +65,49 @@ async def find_editable_lists(db: AsyncDatabase, user_email: str, group_ids: lis
 
 async def list_all(db: AsyncDatabase) -> list[dict[str, Any]]:
     return await db[COLLECTION].find({}, NO_ID).sort("createdAt", 1).to_list()
+
+
+# ---- my-list subdocuments (spec 4.8, 6.1): the descriptive half of a my list -----------------
+
+
+async def existing_emails(db: AsyncDatabase, emails: list[str], session: AsyncClientSession | None = None) -> set[str]:
+    docs = await db[COLLECTION].find({"userEmail": {"$in": emails}}, {"userEmail": 1}, session=session).to_list()
+    return {doc["userEmail"] for doc in docs}
+
+
+async def find_my_list(
+    db: AsyncDatabase, my_list_id: str, session: AsyncClientSession | None = None
+) -> tuple[str, dict[str, Any]] | None:
+    """The owner's e-mail and the subdocument of a my list of any user; None when nobody owns it."""
+    owner = await db[COLLECTION].find_one(
+        {"myLists.myListId": my_list_id}, {**NO_ID, "userEmail": 1, "myLists": 1}, session=session
+    )
+    if owner is None:
+        return None
+    entry = next(e for e in owner["myLists"] if e.get("myListId") == my_list_id)
+    return str(owner["userEmail"]), entry
+
+
+async def push_my_list(db: AsyncDatabase, user_email: str, entry: dict[str, Any], session: AsyncClientSession) -> None:
+    await db[COLLECTION].update_one(
+        {"userEmail": user_email}, {"$push": {"myLists": entry}, "$set": {"updatedAt": utcnow()}}, session=session
+    )
+
+
+async def set_my_list_fields(
+    db: AsyncDatabase, user_email: str, my_list_id: str, fields: dict[str, Any], session: AsyncClientSession
+) -> None:
+    changes = {f"myLists.$.{name}": value for name, value in fields.items()}
+    await db[COLLECTION].update_one(
+        {"userEmail": user_email, "myLists.myListId": my_list_id},
+        {"$set": {**changes, "updatedAt": utcnow()}},
+        session=session,
+    )
+
+
+async def pull_my_list(db: AsyncDatabase, user_email: str, my_list_id: str, session: AsyncClientSession) -> None:
+    await db[COLLECTION].update_one(
+        {"userEmail": user_email},
+        {"$pull": {"myLists": {"myListId": my_list_id}}, "$set": {"updatedAt": utcnow()}},
+        session=session,
+    )

@@ -89,3 +89,26 @@ def mhd_header(
 
 def _numbers(values: Sequence[float]) -> str:
     return " ".join(format_number(v) for v in values)
+
+
+# ITK's letters name the side each axis comes *from*: +x (towards patient left) is R, as in RAI
+_FROM_LETTERS = (("R", "L"), ("A", "P"), ("I", "S"))
+
+
+def anatomical_orientation(direction: Sequence[float]) -> str:
+    """MetaIO's AnatomicalOrientation for a row-major direction matrix in DICOM (LPS) space, as
+    SimpleITK writes it: identity -> `RAI`, slices running feet-wards (z column negated) -> `RAS`.
+
+    Oblique axes take their dominant patient axis; each patient axis is used once.
+    """
+    if len(direction) != 9:
+        raise ValueError("a direction matrix has 9 values")
+    columns = [[float(direction[row * 3 + column]) for row in range(3)] for column in range(3)]
+    letters = [""] * 3
+    free = {0, 1, 2}
+    # the most clear-cut axes choose first, so an oblique one cannot take another's patient axis
+    for column in sorted(range(3), key=lambda c: -max(abs(v) for v in columns[c])):
+        patient_axis = max(free, key=lambda a: abs(columns[column][a]))
+        free.discard(patient_axis)
+        letters[column] = _FROM_LETTERS[patient_axis][0 if columns[column][patient_axis] >= 0 else 1]
+    return "".join(letters)

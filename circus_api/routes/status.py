@@ -16,4 +16,6 @@ async def status(ctx: RequestContext) -> dict[str, Any]:
 ROUTES = [
     ApiRoute("GET", "/status", status, public=True, summary="Liveness ping"),
     ApiRoute("POST", "/login", auth.token_endpoint, public=True, summary="OAuth2 token endpoint"),
+    # other methods reach the endpoint too, so they get OAuth's "method must be POST" error
+    ApiRoute("GET", "/login", auth.token_endpoint, public=True, summary="Refused: the token endpoint takes POST"),
 ]

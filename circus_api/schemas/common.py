@@ -22,3 +22,12 @@ ICON = strict_object(
     {"glyph": {"type": "string", "format": "kebab-case"}, "color": COLOR, "backgroundColor": COLOR},
     ["glyph", "color", "backgroundColor"],
 )
+
+DICOM_UID: dict[str, Any] = {"type": "string", "format": "dicomUid"}
+
+# spec 5.1: schema-wise only start/end are required; the full validity rules (integer non-zero
+# delta, direction, ...) are checked by the services with imaging.ranges.validate_pvd
+PARTIAL_VOLUME_DESCRIPTOR = strict_object(
+    {"start": {"type": "number"}, "end": {"type": "number"}, "delta": {"type": "number"}},
+    ["start", "end"],
+)

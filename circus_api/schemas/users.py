@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from circus_api.schemas.common import strict_object
+from circus_api.schemas.common import DATE, strict_object
 from circus_api.schemas.preferences import PREFERENCES
 
 _EMAIL = {"type": "string", "format": "email", "maxLength": 256}
@@ -13,18 +13,18 @@ _EDITOR = {
         strict_object({"type": {"const": "group"}, "groupId": {"type": "integer"}}, ["type", "groupId"]),
     ]
 }
-MY_LIST_ENTRY = {
-    "type": "object",
-    "properties": {
+# the stored subdocument (spec 6.1): every field, so an admin PATCH cannot write an incomplete one
+MY_LIST_ENTRY = strict_object(
+    {
         "myListId": {"type": "string"},
         "resourceType": {"enum": ["series", "clinicalCases", "pluginJobs"]},
         "name": {"type": "string", "minLength": 1, "maxLength": 64},
         "public": {"type": "boolean"},
         "editors": {"type": "array", "items": _EDITOR},
-        "createdAt": {},
+        "createdAt": DATE,
     },
-    "required": ["myListId", "resourceType", "name"],
-}
+    ["myListId", "resourceType", "name", "public", "editors", "createdAt"],
+)
 
 _USER_FIELDS = {
     "userEmail": _EMAIL,

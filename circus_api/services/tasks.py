@@ -162,4 +162,9 @@ async def housekeeping(db: AsyncDatabase, redis: aioredis.Redis | None, download
                     log.info("old downloads removed", extra={"count": removed})
         except Exception:
             log.exception("housekeeping failed")
+        # a client library can swallow the cancellation of a call in flight (seen at shutdown right
+        # after start-up): without this check the loop sleeps on and the app never stops
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise asyncio.CancelledError
         await asyncio.sleep(HOUSEKEEPING_INTERVAL_S)

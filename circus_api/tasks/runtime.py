@@ -13,6 +13,7 @@ import redis.asyncio as aioredis
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from blob_store import BlobStore, create_blob_store
 from circus_api.settings import Settings
 
 
@@ -22,6 +23,7 @@ class WorkerRuntime:
     client: AsyncMongoClient[dict[str, Any]]
     db: AsyncDatabase
     redis: aioredis.Redis
+    blobs: BlobStore  # voxel label data (MHD export)
 
 
 _settings: Settings | None = None
@@ -40,7 +42,9 @@ def connect(settings: Settings) -> WorkerRuntime:
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
         settings.mongo_url or "mongodb://127.0.0.1:27017/", timeoutMS=60_000
     )
-    return WorkerRuntime(settings, client, client[settings.database], aioredis.from_url(settings.redis_url))
+    db = client[settings.database]
+    blobs = create_blob_store(settings.blob_store, directory=settings.blob_dir, db=db)
+    return WorkerRuntime(settings, client, db, aioredis.from_url(settings.redis_url), blobs)
 
 
 def get_runtime() -> WorkerRuntime:

@@ -19,6 +19,8 @@ ALLOWED = {
     ("circus_api/routes/debug.py", "debug_status"): "reads process counters only",
     ("circus_api/routes/login_info.py", "login_info"): "the user is already loaded",
     ("circus_api/routes/preferences.py", "get_preferences"): "the user is already loaded",
+    ("circus_api/routes/cases.py", "get_case"): "the project-role check already loaded the case",
+    ("circus_api/routes/plugin_job_results.py", "list_feedback"): "the plug-in role check already loaded the job",
 }
 
 

@@ -1,6 +1,7 @@
 """`/admin/plugin-job-manager` and its switch (spec 4.14; admins only, Re-impl).
 
-The switch is stored in MongoDB so that every job manager, on any machine, obeys it.
+The switch is stored in MongoDB so that every job manager, on any machine, obeys it. Beyond the
+original, GET also lists the registered managers: heartbeat, slots, running jobs, Docker.
 """
 
 from __future__ import annotations
@@ -10,13 +11,27 @@ from typing import Any
 from circus_api.context import RequestContext
 from circus_api.routing import ApiRoute
 from circus_api.schemas.admin import JOB_MANAGER_SWITCH
-from job_manager import switch
+from job_manager import managers, switch
 
 ADMIN = ("manageServer",)
 
 
+MANAGER_FIELDS = (
+    "managerId", "host", "pid", "startedAt", "heartbeatAt", "slots", "gpuSlots", "runningJobs",
+    "dockerAvailable", "dockerMessage", "gpuRuntime",
+)
+
+
+def manager_summary(doc: dict[str, Any]) -> dict[str, Any]:
+    """A registry entry as the admin page shows it; `alive` means a fresh heartbeat."""
+    summary = {key: doc.get(key) for key in MANAGER_FIELDS}
+    summary["alive"] = not doc.get("stale", True)
+    return summary
+
+
 async def get_state(ctx: RequestContext) -> dict[str, Any]:
-    return {"status": await switch.get_status(ctx.db)}
+    status = await switch.get_status(ctx.db)
+    return {"status": status, "managers": [manager_summary(doc) for doc in await managers.list_managers(ctx.db)]}
 
 
 async def set_state(ctx: RequestContext) -> dict[str, Any]:

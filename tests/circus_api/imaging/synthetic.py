@@ -50,11 +50,13 @@ def make_ct_series(
     study_uid: str | None = None,
     signed: bool = False,
     z0: float = -300.0,
+    noise: float = 0.0,
 ) -> SyntheticSeries:
     """A water cylinder in air with spheres (default: a bone ball and a nodule).
 
     `size` is columns x rows (an int for square slices); `spacing` is x, y, z in mm. Stored as
-    uint16 with intercept -1024 (the usual CT encoding), or int16 HU when `signed`.
+    uint16 with intercept -1024 (the usual CT encoding), or int16 HU when `signed`. `noise` adds
+    Gaussian noise of that standard deviation in HU (fixed seed).
     """
     columns, rows = (size, size) if isinstance(size, int) else size
     dx, dy, dz = spacing
@@ -73,12 +75,15 @@ def make_ct_series(
     xx, yy = np.meshgrid(x, y)  # (rows, columns)
     body = xx**2 + yy**2 <= (0.4 * min(columns * dx, rows * dy)) ** 2
     hu = np.empty((n_slices, rows, columns), dtype=np.int16)
+    rng = np.random.default_rng(0)
     for index, z in enumerate(z_positions):
         plane = np.where(body, WATER, AIR).astype(np.int16)
         for sphere in spheres:
             cx, cy, cz = sphere.center
             inside = (xx - cx) ** 2 + (yy - cy) ** 2 + (z - cz) ** 2 <= sphere.radius**2
             plane[inside] = sphere.hu
+        if noise:  # Gaussian noise of `noise` HU, as real CT has (it decides how well a volume compresses)
+            plane = np.clip(plane + rng.normal(0.0, noise, plane.shape).round(), -1024, 3071).astype(np.int16)
         hu[index] = plane
 
     series_uid = series_uid or generate_uid()
@@ -106,11 +111,12 @@ def write_ct_series(
     study_uid: str | None = None,
     signed: bool = False,
     z0: float = -300.0,
+    noise: float = 0.0,
 ) -> str:
     """Write the series as `<folder>/<8-digit instance number>.dcm`; returns the series UID."""
     series = make_ct_series(
         n_slices, size, spacing, head_first, spheres,
-        series_uid=series_uid, study_uid=study_uid, signed=signed, z0=z0,
+        series_uid=series_uid, study_uid=study_uid, signed=signed, z0=z0, noise=noise,
     )
     folder.mkdir(parents=True, exist_ok=True)
     for number, data in series.files.items():

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import re
 
 import pytest
 from pymongo.database import Database
+from starlette.testclient import TestClient
 
+from circus_api.app import create_app
+from circus_api.settings import Settings
 from tests.circus_api.conftest import TOKENS, Api
 
 HEX40 = re.compile(r"^[0-9a-f]{40}$")
@@ -117,10 +121,11 @@ def test_an_unknown_client_is_refused(api: Api) -> None:
     assert response.json() == {"error": "Invalid client: client is invalid"}
 
 
-def test_a_missing_client_secret_means_no_client_credentials(api: Api) -> None:
-    response = api.login(client_secret=None, username="alice", password=ALICE_PASSWORD)
-    assert response.status_code == 400
-    assert response.json() == {"error": "Invalid client: cannot retrieve client credentials"}
+def test_a_missing_or_empty_client_secret_means_no_client_credentials(api: Api) -> None:
+    for form in ({"client_secret": None}, {"client_secret": ""}, {"client_id": None}, {"client_id": ""}):
+        response = api.login(username="alice", password=ALICE_PASSWORD, **form)
+        expected = {"error": "Invalid client: cannot retrieve client credentials"}
+        assert (response.status_code, response.json()) == (400, expected), form
 
 
 def test_any_client_secret_is_accepted(api: Api) -> None:
@@ -128,12 +133,14 @@ def test_any_client_secret_is_accepted(api: Api) -> None:
     assert response.status_code == 200
 
 
-@pytest.mark.parametrize("missing", ["grant_type", "username", "password"])
-def test_a_missing_parameter_is_a_400_naming_it(api: Api, missing: str) -> None:
-    form: dict[str, str | None] = {"username": "alice", "password": ALICE_PASSWORD, missing: None}
-    response = api.login(**form)
-    assert response.status_code == 400
-    assert response.json() == {"error": f"Missing parameter: `{missing}`"}
+def test_a_missing_parameter_is_a_400_naming_it(api: Api) -> None:
+    for missing in ("grant_type", "username", "password"):
+        form: dict[str, str | None] = {"username": "alice", "password": ALICE_PASSWORD, missing: None}
+        response = api.login(**form)
+        assert (response.status_code, response.json()) == (400, {"error": f"Missing parameter: `{missing}`"})
+    # an empty value is missing too
+    response = api.login(username="", password=ALICE_PASSWORD)
+    assert (response.status_code, response.json()) == (400, {"error": "Missing parameter: `username`"})
 
 
 def test_an_unsupported_grant_type_is_refused(api: Api) -> None:
@@ -142,15 +149,15 @@ def test_an_unsupported_grant_type_is_refused(api: Api) -> None:
     assert response.json() == {"error": "Unsupported grant type: `grant_type` is invalid"}
 
 
-@pytest.mark.parametrize("url", ["/login", "/api/login"])
-def test_the_token_endpoint_only_takes_a_url_encoded_form(api: Api, url: str) -> None:
-    response = api.client.post(
-        url,
-        json={"grant_type": "password", "client_id": "circus-front", "client_secret": "x",
-              "username": "alice", "password": ALICE_PASSWORD},
-    )
-    assert response.status_code == 400
-    assert response.json() == {"error": "Invalid request: content must be application/x-www-form-urlencoded"}
+def test_the_token_endpoint_only_takes_a_url_encoded_form(api: Api) -> None:
+    for url in ("/login", "/api/login"):
+        response = api.client.post(
+            url,
+            json={"grant_type": "password", "client_id": "circus-front", "client_secret": "x",
+                  "username": "alice", "password": ALICE_PASSWORD},
+        )
+        assert response.status_code == 400, url
+        assert response.json() == {"error": "Invalid request: content must be application/x-www-form-urlencoded"}
 
 
 def test_the_token_endpoint_without_a_content_type_is_refused(api: Api) -> None:
@@ -392,6 +399,30 @@ def test_privileges_are_recomputed_on_every_request(api: Api, sync_db: Database)
     assert api.as_user("bob").get("/api/admin/groups").status_code == 200
 
 
+# ---- fixed-user mode (spec 1.6) ---------------------------------------------------------------
+
+
+def test_in_fixed_user_mode_every_request_acts_as_that_user(api: Api, settings: Settings) -> None:
+    with TestClient(create_app(dataclasses.replace(settings, fix_user="bob@example.com"))) as client:
+        response = client.get("/api/login-info")
+        assert response.status_code == 200
+        assert response.json() == {"userEmail": "bob@example.com", "loginId": "bob"}
+        # another user's token changes nothing, and bob's rights apply
+        assert client.get("/api/login-info", headers={"Authorization": f"Bearer {TOKENS['alice']}"}
+                          ).json()["userEmail"] == "bob@example.com"
+        refused = client.get("/api/admin/groups")
+        assert refused.status_code == 401
+        assert refused.json() == {"error": "You do not have sufficient privilege to access this resource. manageServer"}
+
+
+def test_a_fixed_user_that_does_not_exist_is_refused(api: Api, settings: Settings) -> None:
+    with TestClient(create_app(dataclasses.replace(settings, fix_user="nobody@example.com"))) as client:
+        response = client.get("/api/login-info")
+        assert response.status_code == 401
+        assert response.json() == {"error": "Invalid token: the fixed user does not exist"}
+        assert client.get("/api/status").status_code == 200
+
+
 # ---- logout ----------------------------------------------------------------------------------
 
 
@@ -431,3 +462,10 @@ def test_logout_through_a_permanent_token_keeps_that_token(api: Api, sync_db: Da
     assert api.as_token(permanent).get("/api/logout").status_code == 204
     assert _session_rows(sync_db, "guest@example.com") == []
     assert api.as_token(permanent).get("/api/login-info").status_code == 200
+
+
+def test_the_token_endpoint_refuses_other_methods_with_the_oauth_message(api: Api) -> None:
+    for url in ("/login", "/api/login"):
+        response = api.as_user(None).get(url)
+        assert response.status_code == 400
+        assert response.json() == {"error": "Invalid request: method must be POST"}

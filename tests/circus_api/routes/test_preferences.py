@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from pymongo.database import Database
 
 from tests.circus_api.conftest import Api
@@ -125,29 +124,28 @@ def test_an_unknown_preference_key_is_refused_and_nothing_is_written(api: Api, s
     assert _stored(sync_db, "alice@example.com") == before
 
 
-@pytest.mark.parametrize(
-    ("patch", "data_path"),
-    [
+def test_a_bad_preference_value_is_refused(api: Api, sync_db: Database) -> None:
+    before = _stored(sync_db, "alice@example.com")
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"theme": "mode_pink"}, ".theme"),
         ({"windowPropagationScope": "everything"}, ".windowPropagationScope"),
         ({"dimmedOutlineFor2DLabels": "blink"}, ".dimmedOutlineFor2DLabels"),
         ({"personalInfoView": "yes"}, ".personalInfoView"),
         ({"initailAlphaForNewLabels": 1.5}, ".initailAlphaForNewLabels"),
+        ({"initailAlphaForNewLabels": -0.1}, ".initailAlphaForNewLabels"),
         ({"scrollBarsInfo": {"size": "huge"}}, ".scrollBarsInfo.size"),
+        ({"scrollBarsInfo": {"opacity": 1}}, ".scrollBarsInfo"),
         ({"labelColors": {"useDefault": False, "customColors": ["#FF0000"]}}, ".labelColors.customColors[0]"),
         ({"labelColors": {"useDefault": False}}, ".labelColors"),
         ({"revisionMessageTemplates": [1]}, ".revisionMessageTemplates[0]"),
-    ],
-)
-def test_a_bad_preference_value_is_refused(
-    api: Api, sync_db: Database, patch: dict[str, Any], data_path: str
-) -> None:
-    before = _stored(sync_db, "alice@example.com")
-    response = api.as_user("alice").patch("/api/preferences", json=patch)
-    assert response.status_code == 400
-    body = response.json()
-    assert body["error"] == "Request data is not correct."
-    assert [e["dataPath"] for e in body["validationErrors"]] == [data_path]
+        ({"caseSearchPresets": ["CT"]}, ".caseSearchPresets[0]"),
+    ]
+    for patch, data_path in cases:
+        response = api.as_user("alice").patch("/api/preferences", json=patch)
+        assert response.status_code == 400, patch
+        body = response.json()
+        assert body["error"] == "Request data is not correct."
+        assert [e["dataPath"] for e in body["validationErrors"]] == [data_path], patch
     assert _stored(sync_db, "alice@example.com") == before
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pytest
 from pymongo.database import Database
 
 from tests.circus_api.conftest import Api
@@ -38,24 +37,24 @@ def new_project(**overrides: Any) -> dict[str, Any]:
 # ---- privilege -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("user", ["bob", "guest"])
-@pytest.mark.parametrize(
-    ("method", "url", "body"),
-    [
-        ("GET", "/api/admin/projects", None),
-        ("GET", f"/api/admin/projects/{LUNG}", None),
-        ("PATCH", f"/api/admin/projects/{LUNG}", {"projectName": "hacked"}),
-        ("POST", "/api/admin/projects", new_project()),
-    ],
-)
-def test_project_administration_needs_manage_server(
-    api: Api, sync_db: Database, user: str, method: str, url: str, body: Any
-) -> None:
-    response = api.as_user(user).request(method, url, json=body)
-    assert response.status_code == 401
-    assert response.json() == REFUSED
+ADMIN_REQUESTS: list[tuple[str, str, Any]] = [
+    ("GET", "/api/admin/projects", None),
+    ("GET", f"/api/admin/projects/{LUNG}", None),
+    ("PATCH", f"/api/admin/projects/{LUNG}", {"projectName": "hacked"}),
+    ("POST", "/api/admin/projects", new_project()),
+]
+
+
+def test_project_administration_needs_manage_server(api: Api, sync_db: Database) -> None:
+    for user in ("bob", "guest"):
+        for method, url, body in ADMIN_REQUESTS:
+            response = api.as_user(user).request(method, url, json=body)
+            assert (response.status_code, response.json()) == (401, REFUSED), (user, method, url)
     assert sync_db.projects.count_documents({}) == 1
     assert sync_db.projects.find_one({"projectId": LUNG})["projectName"] == "Lung nodules"
+    # positive control: the administrator passes the same requests
+    for method, url, body in ADMIN_REQUESTS:
+        assert api.as_user("alice").request(method, url, json=body).status_code < 300, (method, url)
 
 
 # ---- list and read ---------------------------------------------------------------------------
@@ -141,21 +140,20 @@ def test_a_project_id_cannot_be_chosen(api: Api, sync_db: Database) -> None:
     assert sync_db.projects.count_documents({}) == 1
 
 
-@pytest.mark.parametrize("missing", ["projectName", "icon", "description", "tags", "caseAttributesSchema",
-                                     "labelAttributesSchema", "windowPresets", "windowPriority"])
-def test_a_new_project_needs_every_field(api: Api, sync_db: Database, missing: str) -> None:
-    body = new_project()
-    del body[missing]
-    response = api.as_user("alice").post("/api/admin/projects", json=body)
-    assert response.status_code == 400
-    [error] = response.json()["validationErrors"]
-    assert error["params"] == {"missingProperty": missing}
+def test_a_new_project_needs_every_field(api: Api, sync_db: Database) -> None:
+    for missing in ("projectName", "icon", "description", "tags", "caseAttributesSchema", "labelAttributesSchema",
+                    "windowPresets", "windowPriority"):
+        body = new_project()
+        del body[missing]
+        response = api.as_user("alice").post("/api/admin/projects", json=body)
+        assert response.status_code == 400, missing
+        [error] = response.json()["validationErrors"]
+        assert error["params"] == {"missingProperty": missing}
     assert sync_db.projects.count_documents({}) == 1
 
 
-@pytest.mark.parametrize(
-    ("overrides", "data_path"),
-    [
+def test_a_bad_new_project_is_refused(api: Api, sync_db: Database) -> None:
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"projectName": "x" * 65}, ".projectName"),
         ({"icon": {"glyph": "Lung Big", "color": "#ff0000", "backgroundColor": "#ffffff"}}, ".icon.glyph"),
         ({"icon": {"glyph": "lung", "color": "red", "backgroundColor": "#ffffff"}}, ".icon.color"),
@@ -164,15 +162,12 @@ def test_a_new_project_needs_every_field(api: Api, sync_db: Database, missing: s
         ({"windowPresets": [{"label": "x", "level": "40", "width": 400}]}, ".windowPresets[0].level"),
         ({"caseAttributesSchema": {"type": "object", "oneOf": []}}, ".caseAttributesSchema"),
         ({"description": "x" * 1025}, ".description"),
-    ],
-)
-def test_a_bad_new_project_is_refused(
-    api: Api, sync_db: Database, overrides: dict[str, Any], data_path: str
-) -> None:
-    response = api.as_user("alice").post("/api/admin/projects", json=new_project(**overrides))
-    assert response.status_code == 400
-    assert response.json()["error"] == "Request data is not correct."
-    assert [e["dataPath"] for e in response.json()["validationErrors"]] == [data_path]
+    ]
+    for overrides, data_path in cases:
+        response = api.as_user("alice").post("/api/admin/projects", json=new_project(**overrides))
+        assert response.status_code == 400, overrides
+        assert response.json()["error"] == "Request data is not correct."
+        assert [e["dataPath"] for e in response.json()["validationErrors"]] == [data_path], overrides
     assert sync_db.projects.count_documents({}) == 1
 
 

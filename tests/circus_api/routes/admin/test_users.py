@@ -6,7 +6,6 @@ import datetime as dt
 import json
 from typing import Any
 
-import pytest
 from pymongo.database import Database
 
 from tests.circus_api.conftest import Api
@@ -42,24 +41,24 @@ def _user(sync_db: Database, email: str) -> dict[str, Any]:
 # ---- privilege -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("user", ["bob", "guest"])
-@pytest.mark.parametrize(
-    ("method", "url", "body"),
-    [
-        ("GET", "/api/admin/users", None),
-        ("GET", "/api/admin/users/alice@example.com", None),
-        ("PATCH", "/api/admin/users/guest@example.com", {"groups": [1]}),
-        ("POST", "/api/admin/users", new_user(groups=[1])),
-    ],
-)
-def test_user_administration_needs_manage_server(
-    api: Api, sync_db: Database, user: str, method: str, url: str, body: Any
-) -> None:
-    response = api.as_user(user).request(method, url, json=body)
-    assert response.status_code == 401
-    assert response.json() == REFUSED
+ADMIN_REQUESTS: list[tuple[str, str, Any]] = [
+    ("GET", "/api/admin/users", None),
+    ("GET", "/api/admin/users/alice@example.com", None),
+    ("PATCH", "/api/admin/users/guest@example.com", {"groups": [1]}),
+    ("POST", "/api/admin/users", new_user(groups=[1])),
+]
+
+
+def test_user_administration_needs_manage_server(api: Api, sync_db: Database) -> None:
+    for user in ("bob", "guest"):
+        for method, url, body in ADMIN_REQUESTS:
+            response = api.as_user(user).request(method, url, json=body)
+            assert (response.status_code, response.json()) == (401, REFUSED), (user, method, url)
     assert sync_db.users.count_documents({}) == 7
     assert _user(sync_db, "guest@example.com")["groups"] == [3]
+    # positive control: the administrator passes the same requests
+    for method, url, body in ADMIN_REQUESTS:
+        assert api.as_user("alice").request(method, url, json=body).status_code < 300, (method, url)
 
 
 # ---- list ------------------------------------------------------------------------------------
@@ -180,7 +179,8 @@ def test_a_created_user_who_is_disabled_cannot_log_in(api: Api) -> None:
 
 
 def test_a_sent_my_lists_is_ignored_on_creation(api: Api, sync_db: Database) -> None:
-    my_list = {"myListId": "01hzzzzzzzzzzzzzzzzzzzzzzz", "resourceType": "series", "name": "x"}
+    my_list = {"myListId": "01hzzzzzzzzzzzzzzzzzzzzzzz", "resourceType": "series", "name": "x", "public": True,
+               "editors": [], "createdAt": "2021-01-01T00:00:00.000Z"}
     response = api.as_user("alice").post("/api/admin/users", json=new_user(myLists=[my_list]))
     assert response.status_code == 201
     assert _user(sync_db, "zoe@example.com")["myLists"] == []
@@ -234,45 +234,43 @@ def test_a_group_id_beyond_64_bits_is_an_unknown_group(api: Api, sync_db: Databa
     assert sync_db.users.count_documents({}) == 7
 
 
-@pytest.mark.parametrize("field", ["lastLoginTime", "lastLoginIp"])
-def test_login_bookkeeping_cannot_be_set_on_creation(api: Api, sync_db: Database, field: str) -> None:
-    response = api.as_user("alice").post("/api/admin/users", json=new_user(**{field: "0.0.0.0"}))
-    assert response.status_code == 400
-    assert response.json() == {"error": f"{field} cannot be specified."}
+def test_login_bookkeeping_cannot_be_set_on_creation(api: Api, sync_db: Database) -> None:
+    for field in ("lastLoginTime", "lastLoginIp"):
+        response = api.as_user("alice").post("/api/admin/users", json=new_user(**{field: "0.0.0.0"}))
+        assert (response.status_code, response.json()) == (400, {"error": f"{field} cannot be specified."})
     assert sync_db.users.count_documents({}) == 7
 
 
-@pytest.mark.parametrize(
-    ("overrides", "data_path", "keyword"),
-    [
+def test_a_bad_new_user_is_refused(api: Api, sync_db: Database) -> None:
+    cases: list[tuple[dict[str, Any], str, str]] = [
         ({"userEmail": "not-an-email"}, ".userEmail", "format"),
         ({"loginId": "has space"}, ".loginId", "pattern"),
         ({"groups": ["1"]}, ".groups[0]", "type"),
+        ({"groups": [1, 1]}, ".groups", "uniqueItems"),
         ({"loginEnabled": "yes"}, ".loginEnabled", "type"),
+        ({"password": ""}, ".password", "minLength"),
         ({"preferences": {"theme": "neon"}}, ".preferences.theme", "enum"),
         ({"nickname": "z"}, "", "additionalProperties"),
-    ],
-)
-def test_a_bad_new_user_is_refused(
-    api: Api, sync_db: Database, overrides: dict[str, Any], data_path: str, keyword: str
-) -> None:
-    response = api.as_user("alice").post("/api/admin/users", json=new_user(**overrides))
-    assert response.status_code == 400
-    assert response.json()["error"] == "Request data is not correct."
-    assert [(e["dataPath"], e["keyword"]) for e in response.json()["validationErrors"]] == [(data_path, keyword)]
+    ]
+    for overrides, data_path, keyword in cases:
+        response = api.as_user("alice").post("/api/admin/users", json=new_user(**overrides))
+        assert response.status_code == 400, overrides
+        assert response.json()["error"] == "Request data is not correct."
+        errors = [(e["dataPath"], e["keyword"]) for e in response.json()["validationErrors"]]
+        assert errors == [(data_path, keyword)], overrides
     assert sync_db.users.count_documents({}) == 7
 
 
-@pytest.mark.parametrize("missing", ["userEmail", "loginId", "password", "loginEnabled", "description", "groups"])
-def test_a_new_user_needs_every_required_field(api: Api, sync_db: Database, missing: str) -> None:
-    body = new_user()
-    del body[missing]
-    response = api.as_user("alice").post("/api/admin/users", json=body)
-    assert response.status_code == 400
-    [error] = response.json()["validationErrors"]
-    assert error["keyword"] == "required"
-    assert error["params"] == {"missingProperty": missing}
-    assert missing in error["message"]
+def test_a_new_user_needs_every_required_field(api: Api, sync_db: Database) -> None:
+    for missing in ("userEmail", "loginId", "password", "loginEnabled", "description", "groups"):
+        body = new_user()
+        del body[missing]
+        response = api.as_user("alice").post("/api/admin/users", json=body)
+        assert response.status_code == 400, missing
+        [error] = response.json()["validationErrors"]
+        assert error["keyword"] == "required"
+        assert error["params"] == {"missingProperty": missing}
+        assert missing in error["message"]
     assert sync_db.users.count_documents({}) == 7
 
 
@@ -313,6 +311,33 @@ def test_preferences_and_my_lists_are_replaced_wholesale(api: Api, sync_db: Data
     assert user["myLists"] == []
 
 
+def test_patched_my_lists_must_be_complete_and_get_real_dates(api: Api, sync_db: Database) -> None:
+    entry = {"myListId": "01hzzzzzzzzzzzzzzzzzzzzzzz", "resourceType": "series", "name": "x", "public": False,
+             "editors": [{"type": "group", "groupId": 3}], "createdAt": "2021-02-03T04:05:06.007Z"}
+    for missing in ("public", "editors", "createdAt"):
+        incomplete = {k: v for k, v in entry.items() if k != missing}
+        response = api.as_user("alice").patch("/api/admin/users/bob@example.com", json={"myLists": [incomplete]})
+        assert response.status_code == 400, missing
+        assert response.json()["validationErrors"][0]["params"] == {"missingProperty": missing}
+    assert len(_user(sync_db, "bob@example.com")["myLists"]) == 4
+
+    response = api.as_user("alice").patch("/api/admin/users/bob@example.com", json={"myLists": [entry]})
+    assert response.status_code == 204
+    assert _user(sync_db, "bob@example.com")["myLists"] == [
+        {**entry, "createdAt": dt.datetime(2021, 2, 3, 4, 5, 6, 7000)}
+    ]
+
+
+def test_a_user_read_by_the_administrator_can_be_written_back(api: Api, sync_db: Database) -> None:
+    before = _user(sync_db, "dave@example.com")
+    user = api.as_user("alice").get("/api/admin/users/dave@example.com").json()
+    body = {k: user[k] for k in ("loginId", "description", "loginEnabled", "groups", "preferences", "myLists")}
+    response = api.as_user("alice").patch("/api/admin/users/dave@example.com", json=body)
+    assert response.status_code == 204
+    after = _user(sync_db, "dave@example.com")
+    assert {k: v for k, v in after.items() if k != "updatedAt"} == {k: v for k, v in before.items() if k != "updatedAt"}
+
+
 def test_disabling_a_user_stops_their_logins(api: Api) -> None:
     assert api.as_user("alice").patch("/api/admin/users/bob@example.com", json={"loginEnabled": False}
                                       ).status_code == 204
@@ -326,11 +351,10 @@ def test_the_user_email_cannot_be_modified(api: Api, sync_db: Database) -> None:
     assert sync_db.users.count_documents({"userEmail": "bob@example.com"}) == 1
 
 
-@pytest.mark.parametrize("field", ["lastLoginTime", "lastLoginIp"])
-def test_login_bookkeeping_cannot_be_patched(api: Api, sync_db: Database, field: str) -> None:
-    response = api.as_user("alice").patch("/api/admin/users/bob@example.com", json={field: "1.2.3.4"})
-    assert response.status_code == 400
-    assert response.json() == {"error": f"{field} cannot be specified."}
+def test_login_bookkeeping_cannot_be_patched(api: Api, sync_db: Database) -> None:
+    for field in ("lastLoginTime", "lastLoginIp"):
+        response = api.as_user("alice").patch("/api/admin/users/bob@example.com", json={field: "1.2.3.4"})
+        assert (response.status_code, response.json()) == (400, {"error": f"{field} cannot be specified."})
     assert _user(sync_db, "bob@example.com")["lastLoginIp"] == "0.0.0.0"
 
 

@@ -1,0 +1,64 @@
+"""Cases (spec 4.6): creation, one case, revisions, tags and deletion.
+
+The search routes (#20 `GET /cases`, #21 `GET /cases/list/:myListId`) go above these. The MHD
+export (#25, `routes/case_export.py`) sits between `ROUTES` (#22-24) and `TAGS_AND_DELETE_ROUTES`
+(#26-28) in app.py, keeping spec-table order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from circus_api.context import RequestContext
+from circus_api.routing import ApiRoute
+from circus_api.schemas import cases as schemas
+from circus_api.services import cases
+
+
+async def create_case(ctx: RequestContext) -> dict[str, str]:
+    return {"caseId": await cases.create(ctx.db, ctx.settings, ctx.user_email, ctx.privs, ctx.body)}
+
+
+async def get_case(ctx: RequestContext) -> dict[str, Any]:
+    assert ctx.case is not None  # loaded by the project-role check
+    return cases.case_view(ctx.case)
+
+
+async def add_revision(ctx: RequestContext) -> None:
+    assert ctx.case is not None
+    await cases.add_revision(ctx.db, ctx.state.blobs, ctx.case["caseId"], ctx.user_email, ctx.body)
+
+
+async def set_tags(ctx: RequestContext) -> None:
+    assert ctx.case is not None
+    await cases.set_tags(ctx.db, ctx.case["caseId"], ctx.body)
+
+
+async def update_tags(ctx: RequestContext) -> None:
+    await cases.update_tags(ctx.db, ctx.privs, ctx.body)
+
+
+async def delete_case(ctx: RequestContext) -> None:
+    assert ctx.case is not None
+    force = ctx.query.get("force") in ("1", "true")
+    await cases.delete(ctx.db, ctx.case["caseId"], force, ctx.settings.transaction_max_commit_ms)
+
+
+ROUTES = [
+    # write role on the body's project is checked by the service, after `auto` is resolved
+    ApiRoute("POST", "/cases", create_case, body="json", body_schema=schemas.NEW_CASE, status=201,
+             summary="Create a case"),
+    ApiRoute("GET", "/cases/{caseId}", get_case, project_roles=("read",), summary="A case with its revisions"),
+    ApiRoute("POST", "/cases/{caseId}/revision", add_revision, project_roles=("write",), body="json",
+             body_schema=schemas.NEW_REVISION, status=201, summary="Append a revision"),
+]
+
+TAGS_AND_DELETE_ROUTES = [
+    ApiRoute("PUT", "/cases/{caseId}/tags", set_tags, project_roles=("write",), body="json",
+             body_schema=schemas.CASE_TAGS, summary="Replace a case's tags"),
+    # write role on each case's project is checked by the service
+    ApiRoute("PATCH", "/cases/tags", update_tags, body="json", body_schema=schemas.TAG_PATCH,
+             summary="Add, remove or set tags of many cases"),
+    ApiRoute("DELETE", "/cases/{caseId}", delete_case, project_roles=("moderate",),
+             summary="Delete a case (?force=1 takes it out of every my list first)"),
+]

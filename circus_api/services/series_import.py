@@ -1,0 +1,486 @@
+"""DICOM import (spec 5.2, 4.5 endpoints 14-15, CLI `import-series`): files and archives into
+the DICOM repository and the `series` collection.
+
+`import_sources` is the one import: the upload task, the single-file route and the CLI all call
+it, so the rules live here once:
+
+- each source is a file (DICOM, zip or tar.gz, told apart by its first bytes); archive members
+  and files found by walking a folder that are not DICOM are skipped and counted, a file given
+  directly that is neither DICOM nor an archive is rejected;
+- a DICOM entry is parsed and checked completely before anything is written; an entry that
+  cannot be imported (unparseable, no pixel data, missing UIDs, truncated, unsafe archive member,
+  archive over the limits) is rejected while the other entries of the upload go on, and the
+  source file that held it is kept in the quarantine;
+- the image goes into the repository under a temporary name and is renamed into place, then the
+  series document is inserted or its `images` grows, in a transaction (spec 5.8).
+
+Parsing, anonymizing and writing run in a worker thread, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import logging
+import os
+import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+import anyio.to_thread
+import redis.asyncio as aioredis
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from circus_api.db import series
+from circus_api.db.ids import new_ulid
+from circus_api.db.transactions import lock, with_transaction
+from circus_api.errors import BadRequest, Forbidden
+from circus_api.imaging import dicom_files
+from circus_api.imaging.anonymize import anonymize as anonymize_file
+from circus_api.imaging.dicom_import import ParsedInstance, parameters, parse_dicom
+from circus_api.imaging.dicom_reading import has_dicm_prefix, lenient_values, read_dataset
+from circus_api.imaging.errors import DicomImportError, ImagingError
+from circus_api.imaging.ranges import add_number, first_segment, format_range, range_contains
+from circus_api.imaging.upload_archive import EntryKind, UploadEntry, UploadLimits, iter_upload_entries
+from circus_api.privileges import Privileges
+from circus_api.services import quarantine, tasks
+from circus_api.services.quarantine import Rejection, Uploader
+from circus_api.settings import Settings
+
+log = logging.getLogger(__name__)
+
+TASK_NAME = "Series import"
+MANIFEST_FILE = "manifest.json"
+NOT_DICOM_SINGLE = "The file is not a DICOM file. You cannot use archived files."
+BROKEN_FILE = "Error while importing a DICOM file. This may mean the uploaded file is broken."
+# zip (local header, spanned, empty) and gzip; upload_archive tells them apart the same way
+_ARCHIVE_MAGICS = (b"PK\x03\x04", b"PK\x07\x08", b"PK\x05\x06", b"\x1f\x8b")
+_UPSERT_ATTEMPTS = 5
+_MESSAGE_REJECTIONS = 10
+
+
+@dataclass(frozen=True)
+class ImportSource:
+    name: str  # as the sender knows it: the upload's file name, the CLI's path
+    path: Path
+    in_folder: bool = False  # found by walking a folder: not DICOM means skipped, not rejected
+    disposable: bool = False  # a staged upload: may be moved into the quarantine, not copied
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    domain: str
+    uploader: str  # user e-mail, or a description of the CLI caller
+    anonymize: bool = False
+    task_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ImportProgress:
+    files_done: int
+    files_total: int
+    imported: int
+
+
+ProgressCallback = Callable[[ImportProgress], Awaitable[None]]
+
+
+@dataclass
+class ImportSummary:
+    files: int = 0
+    imported: int = 0
+    skipped: list[str] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+    series_uids: list[str] = field(default_factory=list)  # in the order first seen
+    quarantined: list[str] = field(default_factory=list)  # quarantine item IDs
+
+
+@dataclass(frozen=True)
+class _Imported:
+    parsed: ParsedInstance
+
+
+@dataclass(frozen=True)
+class _Skipped:
+    name: str
+
+
+# ---- the import ----------------------------------------------------------------------------------
+
+
+async def import_sources(
+    db: AsyncDatabase,
+    settings: Settings,
+    options: ImportOptions,
+    sources: Sequence[ImportSource],
+    progress: ProgressCallback | None = None,
+) -> ImportSummary:
+    """Import every DICOM entry of `sources` into `options.domain`; never stops at a bad entry.
+
+    Raises only on storage failures (database, DICOM repository, quarantine).
+    """
+    summary = ImportSummary()
+    limits = UploadLimits(settings.upload_expanded_max_bytes, settings.upload_archive_max_members)
+    report = _Reporter(progress, len(sources))
+    # one map per import: every file of an anonymized upload gets the same new series/study UIDs
+    uid_map: dict[str, str] = {}
+    for source in sources:
+        rejections, readable = await _import_source(
+            db, settings, options, source, limits, uid_map, summary, report
+        )
+        summary.files += 1
+        summary.rejected.extend(rejections)
+        if rejections and readable:
+            uploader = Uploader(options.uploader, options.domain, options.task_id)
+            summary.quarantined.append(await quarantine.keep(
+                settings.quarantine_dir, source.path, source.name, rejections, uploader, source.disposable
+            ))
+        await report(summary)
+    return summary
+
+
+@dataclass(frozen=True)
+class _Reporter:
+    callback: ProgressCallback | None
+    files_total: int
+
+    async def __call__(self, summary: ImportSummary) -> None:
+        if self.callback is not None:
+            await self.callback(ImportProgress(summary.files, self.files_total, summary.imported))
+
+
+async def _import_source(
+    db: AsyncDatabase,
+    settings: Settings,
+    options: ImportOptions,
+    source: ImportSource,
+    limits: UploadLimits,
+    uid_map: dict[str, str],
+    summary: ImportSummary,
+    report: _Reporter,
+) -> tuple[list[Rejection], bool]:
+    """The source's rejected entries, and whether the source could be read at all."""
+    try:
+        is_archive = await anyio.to_thread.run_sync(_is_archive, source.path)
+    except OSError as exc:
+        return [Rejection(source.name, f"cannot be read ({exc.strerror or exc})")], False
+    entries = cast(Generator[UploadEntry, None, None], iter_upload_entries(source.name, source.path, limits))
+    rejections: list[Rejection] = []
+    try:
+        while True:
+            outcome = await anyio.to_thread.run_sync(
+                _next_outcome, entries, source, is_archive, options.anonymize, settings, uid_map
+            )
+            if outcome is None:
+                break
+            if isinstance(outcome, Rejection):
+                log.info("import entry rejected", extra={"task_id": options.task_id, "reason": outcome.reason})
+                rejections.append(outcome)
+            elif isinstance(outcome, _Skipped):
+                summary.skipped.append(outcome.name)
+            else:
+                await _record(db, settings, outcome.parsed, options.domain)
+                summary.imported += 1
+                if outcome.parsed.series_uid not in summary.series_uids:
+                    summary.series_uids.append(outcome.parsed.series_uid)
+                await report(summary)
+    finally:
+        await anyio.to_thread.run_sync(entries.close)  # closes the source file
+    return rejections, True
+
+
+def _is_archive(path: Path) -> bool:
+    with open(path, "rb") as fp:
+        return fp.read(4).startswith(_ARCHIVE_MAGICS)
+
+
+def _next_outcome(
+    entries: Generator[UploadEntry, None, None],
+    source: ImportSource,
+    is_archive: bool,
+    anonymize: bool,
+    settings: Settings,
+    uid_map: dict[str, str],
+) -> _Imported | _Skipped | Rejection | None:
+    """Read, check and store the next entry (blocking: runs in a worker thread)."""
+    entry = next(entries, None)
+    if entry is None:
+        return None
+    name = f"{source.name}/{entry.name}" if is_archive else source.name
+    if entry.kind is EntryKind.REJECTED:
+        return Rejection(name, entry.reason or "rejected")
+    if entry.kind is EntryKind.SKIPPED:
+        if is_archive or source.in_folder:
+            return _Skipped(name)
+        return Rejection(name, "not a DICOM file")
+    assert entry.data is not None  # DICOM entries carry their bytes
+    data = entry.data
+    try:
+        parsed = parse_dicom(data)
+        if anonymize:
+            data = _anonymized(data, uid_map)
+            parsed = parse_dicom(data)
+    except DicomImportError as exc:
+        return Rejection(name, exc.reason)
+    dicom_files.write_image(settings.dicom_dir, parsed.series_uid, parsed.instance_number, data)
+    return _Imported(parsed)
+
+
+def _anonymized(data: bytes, uid_map: dict[str, str]) -> bytes:
+    try:
+        return anonymize_file(data, uid_map)
+    # pydicom fails in many ways re-encoding odd files; such a file must not be imported as it is
+    except Exception as exc:
+        raise DicomImportError(f"cannot be de-identified ({exc})") from exc
+
+
+async def _record(db: AsyncDatabase, settings: Settings, parsed: ParsedInstance, domain: str) -> None:
+    """Insert the series or add the image number to it; undo the stored file if that fails."""
+    try:
+        await _upsert_series(db, parsed, domain, settings.transaction_max_commit_ms)
+    except BaseException:
+        await _discard_unrecorded_image(db, settings.dicom_dir, parsed)
+        raise
+
+
+async def _upsert_series(db: AsyncDatabase, parsed: ParsedInstance, domain: str, max_commit_ms: int) -> None:
+    uid, number = parsed.series_uid, parsed.instance_number
+
+    async def upsert(session: AsyncClientSession) -> None:
+        # the pseudo-lock makes a concurrent import of the same series conflict and retry, so
+        # the read-modify-write of `images` below never loses a number
+        await lock(db, series.COLLECTION, {"seriesUid": uid}, session)
+        existing = await series.find(db, uid, session)
+        if existing is None:
+            document = {"seriesUid": uid, **parsed.series_fields, "images": format_range([number]),
+                        "domain": domain}
+            await series.insert(db, document, session)
+        else:
+            # spec 5.2: an existing series only gains the image number (domain, metadata stay)
+            images = add_number(existing.get("images") or "", number)
+            if images != existing.get("images"):
+                await series.set_images(db, uid, images, session)
+
+    for attempt in range(_UPSERT_ATTEMPTS):
+        try:
+            await with_transaction(db.client, upsert, max_commit_ms)
+            return
+        except DuplicateKeyError:
+            # another import inserted the series first; the next attempt adds to it
+            if attempt == _UPSERT_ATTEMPTS - 1:
+                raise
+
+
+async def _discard_unrecorded_image(db: AsyncDatabase, dicom_dir: Path, parsed: ParsedInstance) -> None:
+    """Remove a stored image that no series document lists (best effort: the database failed)."""
+    try:
+        existing = await series.find(db, parsed.series_uid)
+        images = existing.get("images", "") if existing else ""
+        if existing is None or not _lists(images, parsed.instance_number):
+            path = dicom_files.image_path(dicom_dir, parsed.series_uid, parsed.instance_number)
+            await anyio.to_thread.run_sync(lambda: path.unlink(missing_ok=True))
+    except Exception:
+        log.exception("stored image left after a failed import", extra={"series_uid": parsed.series_uid})
+
+
+def _lists(images: str, number: int) -> bool:
+    try:
+        return range_contains(images, number)
+    except ValueError:  # a malformed legacy range lists nothing we can rely on
+        return False
+
+
+def summary_message(summary: ImportSummary) -> str:
+    """CIRCUS's finish message, plus what was skipped and rejected."""
+    parts = [f"Imported {summary.imported} entities from {summary.files} files."]
+    if summary.skipped:
+        parts.append(f"Skipped {len(summary.skipped)} non-DICOM entries.")
+    if summary.rejected:
+        listed = "; ".join(f"{r.name}: {r.reason}" for r in summary.rejected[:_MESSAGE_REJECTIONS])
+        more = len(summary.rejected) - _MESSAGE_REJECTIONS
+        parts.append(
+            f"Rejected {len(summary.rejected)} entries (the files are kept in quarantine): {listed}"
+            + (f"; and {more} more." if more > 0 else ".")
+        )
+    return " ".join(parts)
+
+
+# ---- the upload routes ---------------------------------------------------------------------------
+
+
+def check_upload(privileges: Privileges, domain: str, redis: aioredis.Redis | None = None,
+                 needs_worker: bool = False) -> None:
+    """503 when the import task cannot run, 403 when the domain is not the caller's (spec 4.5)."""
+    if needs_worker:
+        tasks.require_redis(redis)
+    if domain not in privileges.domains:
+        raise Forbidden("You cannot upload to this domain.")
+
+
+def anonymize_option(*values: str | None) -> bool:
+    """The first given `anonymize` value (query string, then form field); absent means off."""
+    for value in values:
+        if value is None:
+            continue
+        if value.lower() in ("true", "1", "yes", "on"):
+            return True
+        if value.lower() in ("false", "0", "no", "off", ""):
+            return False
+        raise BadRequest("anonymize must be true or false.")
+    return False
+
+
+def new_staging_folder(settings: Settings) -> Path:
+    """Where a request's files are received; dot-prefixed until a task takes it over."""
+    return settings.upload_dir / f".incoming-{new_ulid()}"
+
+
+def staging_folder(settings: Settings, task_id: str) -> Path:
+    return settings.upload_dir / task_id
+
+
+async def start_import_task(
+    db: AsyncDatabase,
+    redis: aioredis.Redis | None,
+    settings: Settings,
+    user_email: str,
+    folder: Path,
+    files: Sequence[tuple[str, Path]],
+    send: Callable[[str], Any],
+) -> str:
+    """Register a `Series import` task for the received files and hand them to a worker.
+
+    The files (`(name, path)` pairs inside `folder`) are recorded in a manifest and the folder is
+    renamed to `<upload_dir>/<taskId>/` before `send(task_id)`, so the worker finds them by the
+    task ID alone. Call it inside `staged(folder)`, which removes the folder on failure.
+    """
+    if not files:
+        raise BadRequest("No file is uploaded.")
+    manifest = [{"name": name, "file": path.name} for name, path in files]
+    await anyio.to_thread.run_sync(lambda: (folder / MANIFEST_FILE).write_text(json.dumps({"files": manifest})))
+    taken_over: list[Path] = []
+
+    def hand_over(task_id: str) -> Any:
+        target = staging_folder(settings, task_id)
+        os.replace(folder, target)  # a rename within the upload directory: no data is copied
+        taken_over.append(target)
+        return send(task_id)
+
+    try:
+        return await tasks.register(db, redis, user_email, TASK_NAME, hand_over)
+    except BaseException:
+        for path in taken_over:  # renamed, but the task was not queued
+            shutil.rmtree(path, ignore_errors=True)
+        raise
+
+
+async def staged_sources(settings: Settings, task_id: str) -> list[ImportSource]:
+    folder = staging_folder(settings, task_id)
+    manifest = json.loads(await anyio.to_thread.run_sync((folder / MANIFEST_FILE).read_text))
+    return [ImportSource(entry["name"], folder / Path(entry["file"]).name, disposable=True)
+            for entry in manifest["files"]]
+
+
+async def discard_staging(settings: Settings, task_id: str) -> None:
+    await discard_folder(staging_folder(settings, task_id))
+
+
+async def import_single(
+    db: AsyncDatabase, settings: Settings, options: ImportOptions, files: Sequence[tuple[str, Path]]
+) -> None:
+    """Endpoint 15: exactly one DICOM file (`(name, staged path)`), imported before the response."""
+    if len(files) != 1:
+        raise BadRequest("Only one file is allowed.")
+    source = ImportSource(files[0][0], files[0][1], disposable=True)
+    if not await anyio.to_thread.run_sync(_has_dicm_prefix, source.path):
+        rejection = Rejection(source.name, "not a DICOM file (single-file upload)")
+        await quarantine.keep(settings.quarantine_dir, source.path, source.name, [rejection],
+                              Uploader(options.uploader, options.domain), source.disposable)
+        raise BadRequest(NOT_DICOM_SINGLE)
+    summary = await import_sources(db, settings, options, [source])
+    if summary.rejected:
+        # Re-impl: CIRCUS answers 500; a broken file is the client's problem, so 400 with the reason
+        raise BadRequest(f"{BROKEN_FILE} ({summary.rejected[0].reason})")
+
+
+async def discard_folder(folder: Path) -> None:
+    await anyio.to_thread.run_sync(lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
+@contextlib.asynccontextmanager
+async def staged(folder: Path, keep: bool = True) -> AsyncIterator[None]:
+    """Remove a request's staging folder when the block fails (or always, unless `keep`)."""
+    try:
+        yield
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)  # synchronous: must also run on cancellation
+        raise
+    if not keep:
+        await discard_folder(folder)
+
+
+def _has_dicm_prefix(path: Path) -> bool:
+    with open(path, "rb") as fp:
+        return has_dicm_prefix(fp.read(132))
+
+
+# ---- the CLI's other commands ----------------------------------------------------------------------
+
+
+def describe_file(path: Path) -> dict[str, Any]:
+    """What the importer extracts from one file (`dump-dicom`); DicomImportError when it cannot.
+
+    Blocking: for the CLI, or run it in a thread.
+    """
+    parsed = parse_dicom(path)
+    return {
+        "seriesUid": parsed.series_uid,
+        "instanceNumber": parsed.instance_number,
+        **parsed.series_fields,
+        "warnings": parsed.warnings,
+    }
+
+
+@dataclass
+class RefreshSummary:
+    refreshed: int = 0
+    failed: list[Rejection] = field(default_factory=list)  # name = series UID
+
+
+async def refresh_parameters(
+    db: AsyncDatabase, settings: Settings, created_until: dt.datetime | None = None
+) -> RefreshSummary:
+    """Recompute `parameters` of every series from its lowest-numbered image (spec 8).
+
+    `updatedAt` is left as it was. A series whose image is missing or unreadable is reported and
+    the others go on.
+    """
+    summary = RefreshSummary()
+    rows = await series.images_of_all(db, created_until)
+    for row in rows:
+        uid = row["seriesUid"]
+        try:
+            values = await anyio.to_thread.run_sync(_parameters_of_first_image, settings.dicom_dir, uid,
+                                                    row.get("images") or "")
+        except (OSError, ValueError, ImagingError) as exc:
+            summary.failed.append(Rejection(uid, str(exc)))
+        else:
+            await series.set_parameters(db, uid, values)
+            summary.refreshed += 1
+    return summary
+
+
+def _parameters_of_first_image(dicom_dir: Path, series_uid: str, images: str) -> dict[str, Any]:
+    segment = first_segment(images)
+    if segment is None:
+        raise ValueError("the series has no images")
+    path = dicom_files.image_path(dicom_dir, series_uid, segment[0])
+    if not path.is_file():
+        raise FileNotFoundError(f"image {segment[0]} is missing from the DICOM repository")
+    with lenient_values(), open(path, "rb") as fp:
+        return dict(parameters(read_dataset(fp, stop_before_pixels=True)))
