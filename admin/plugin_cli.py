@@ -18,7 +18,6 @@ import click
 import docker.errors
 from pymongo.asynchronous.database import AsyncDatabase
 
-from circus_api.db import plugin_definitions
 from circus_api.settings import Settings
 from job_manager import images
 from job_manager import plugins as registration
@@ -92,7 +91,7 @@ async def register_samples(db: AsyncDatabase, samples: list[Sample], plugin_cach
     for sample in samples:
         if sample.image_id is None:
             continue
-        if await plugin_definitions.find(db, sample.image_id):
+        if await registration.is_installed(db, sample.image_id):
             sample.status = "already registered"
             continue
         try:
@@ -114,7 +113,7 @@ async def install_samples_on_first_start(db: AsyncDatabase, settings: Settings, 
     """For `circus up`: when no plug-in is registered yet, build and register the samples.
     Never raises: a failure is a warning and the platform starts anyway."""
     try:
-        if await db[plugin_definitions.COLLECTION].count_documents({}, limit=1):
+        if await registration.list_plugins(db):
             return
         echo("No plug-in registered yet: building and registering the sample plug-ins (first start)...")
         await asyncio.to_thread(ensure_base_image, PLUGINS_DIR, echo)
@@ -169,7 +168,7 @@ def register_plugin_commands(main: click.Group, load_settings: SettingsLoader, r
     @plugin.command("list")
     def plugin_list() -> None:
         """List the registered plug-ins."""
-        for row in run_action(plugin_definitions.list_all):
+        for row in run_action(registration.list_plugins):
             click.echo(f"{row['pluginId']}\t{row.get('type', '')}\t{row.get('pluginName', '')}"
                        f"\tv{row.get('version', '')}")
 

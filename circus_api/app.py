@@ -29,6 +29,8 @@ from circus_api.routes import (
     my_lists,
     plugin_displays,
     plugin_job_results,
+    plugin_jobs,
+    plugins,
     preferences,
     projects,
     series,
@@ -41,6 +43,8 @@ from circus_api.routes import (
 from circus_api.routes.admin import groups as admin_groups
 from circus_api.routes.admin import job_manager as admin_job_manager
 from circus_api.routes.admin import onetime_urls as admin_onetime_urls
+from circus_api.routes.admin import plugin_job_queue as admin_plugin_job_queue
+from circus_api.routes.admin import plugins as admin_plugins
 from circus_api.routes.admin import projects as admin_projects
 from circus_api.routes.admin import quarantine as admin_quarantine
 from circus_api.routes.admin import server_params as admin_server_params
@@ -69,15 +73,20 @@ API_ROUTES: list[ApiRoute] = [
     *cases.TAGS_AND_DELETE_ROUTES,
     *blobs.ROUTES,
     *my_lists.ROUTES,
+    *plugins.ROUTES,  # #37-38
     *plugin_displays.ROUTES,  # #39, right after plugins.ROUTES (#37-38)
+    *plugin_jobs.ROUTES,  # #40-44
     *plugin_job_results.ROUTES,  # #45-50 (+ events), right after plugin_jobs.ROUTES (#40-44)
+    *plugin_jobs.QUEUE_ROUTES,  # #51
     *tasks.ROUTES,
     *admin_groups.ROUTES,
     *admin_users.ROUTES,
     *admin_projects.ROUTES,
+    *admin_plugins.ROUTES,
     *admin_server_params.ROUTES,
     *admin_onetime_urls.ROUTES,
     *admin_job_manager.ROUTES,
+    *admin_plugin_job_queue.ROUTES,  # #80
     *admin_quarantine.ROUTES,
 ]
 

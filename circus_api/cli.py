@@ -18,6 +18,7 @@ from admin import accounts
 from admin.case_cli import register_case_commands
 from admin.cli import register_admin_commands
 from admin.dicom_cli import register_dicom_commands
+from admin.job_cli import register_job_commands
 from admin.plugin_cli import install_samples_on_first_start, register_plugin_commands
 from circus_api import launcher, logs
 from circus_api.app import create_app
@@ -150,6 +151,7 @@ register_job_manager_commands(main, load_settings, run_with_database)
 register_case_commands(main, load_settings, run_with_database)
 register_dicom_commands(main, load_settings, run_with_database)
 register_plugin_commands(main, load_settings, run_with_database)
+register_job_commands(main, load_settings, run_with_database)
 
 if __name__ == "__main__":
     main()

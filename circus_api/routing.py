@@ -68,10 +68,13 @@ class ApiRoute:
     schema: Schema | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        regex = _PARAM.sub(
-            lambda m: f"(?P<{m.group(1)}>.+)" if m.group(2) else f"(?P<{m.group(1)}>[^/]+)",
-            re.escape(self.path).replace(r"\{", "{").replace(r"\}", "}"),
-        )
+        regex, position = "", 0
+        for param in _PARAM.finditer(self.path):
+            regex += re.escape(self.path[position:param.start()])
+            name, rest = param.group(1), param.group(2)
+            regex += f"(?P<{name}>.+?)" if rest else f"(?P<{name}>[^/]+)"  # `name+` swallows slashes
+            position = param.end()
+        regex += re.escape(self.path[position:])
         object.__setattr__(self, "pattern", re.compile(f"^{regex}/?$", re.IGNORECASE))
         object.__setattr__(self, "schema", Schema(self.body_schema) if self.body_schema else None)
 

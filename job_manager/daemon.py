@@ -12,9 +12,11 @@
   goes back to the queue (the attempt counts, so a job that kills the engine cannot loop forever).
 - Stop (SIGTERM/SIGINT, `request_stop`): no new claims; running jobs get `job_stop_grace_seconds`,
   then their containers are killed and their rows handed back (`wait`, job `in_queue`).
-- Sweeps (start-up, engine back, every 30 s): containers labelled `circus.job` whose manager is
-  dead (same host and pid gone, or no heartbeat for 20 s) or whose job is no longer theirs are
-  removed; working folders of jobs nobody alive runs are removed.
+- Sweeps (start-up, engine back, every 30 s): containers labelled `circus.job` (and this
+  database's `circus.database`) whose manager is registered but dead (same host and pid gone, or
+  no heartbeat for 20 s), or whose job is no longer that manager's, are removed; containers of
+  managers this database does not know are left alone (another installation on the same engine).
+  Working folders of jobs nobody alive runs are removed.
 """
 
 from __future__ import annotations
@@ -107,7 +109,7 @@ class Daemon:
         # Docker is checked and swept only when jobs run in Docker (tests inject other runners)
         self.uses_docker = runner is None or client_factory is not None
         self.client_factory = client_factory or default_client_factory
-        self.runner: Runner = runner or DockerRunner(self.manager_id, self.client_factory)
+        self.runner: Runner = runner or DockerRunner(self.manager_id, self.client_factory, settings.database)
         self.slots = settings.job_slots if slots is None else slots
         self.gpu_slots = settings.job_gpu_slots if gpu_slots is None else gpu_slots
         self.lease_s = settings.job_lease_seconds
@@ -121,6 +123,7 @@ class Daemon:
         self._engine_checked_at = 0.0
         self._engine_retry_s = 0.5
         self._last_sweep = 0.0
+        self._last_claim_error = 0.0
         self.log_extra = {"manager_id": self.manager_id}
         if not self.uses_docker:
             self.state.docker_available, self.state.docker_message = True, "Not used by this manager's runner."
@@ -174,8 +177,10 @@ class Daemon:
                     await self._maybe_sweep()
                     if await switch.get_status(self.db) == "running":
                         await self._claim_free_slots()
-            except Exception:  # the database may be away for a moment: log and go on
-                log.exception("claim round failed", extra=self.log_extra)
+            except Exception:  # the database may be away for a moment: log (not every round) and go on
+                if time.monotonic() - self._last_claim_error > 30:
+                    self._last_claim_error = time.monotonic()
+                    log.exception("claim round failed", extra=self.log_extra)
             await self._pause(self.settings.job_poll_seconds if self._engine_ok else self._engine_retry_s)
 
     def _free(self, gpu: bool) -> int:
@@ -324,40 +329,46 @@ class Daemon:
         except Exception:
             log.warning("sweep failed", exc_info=True, extra=self.log_extra)
 
-    async def _manager_alive(self) -> Callable[[str | None], bool]:
+    async def _manager_states(self) -> Callable[[str | None], str]:
+        """manager id -> `alive`, `dead` (stale, or its pid is gone on this host) or `unknown`."""
         docs = {doc["managerId"]: doc for doc in await managers.list_managers(self.db)}
         host = socket.gethostname()
 
-        def alive(manager_id: str | None) -> bool:
+        def state(manager_id: str | None) -> str:
             if manager_id == self.manager_id:
-                return True
+                return "alive"
             doc = docs.get(manager_id or "")
-            if doc is None or doc["stale"]:
-                return False
-            return not (doc.get("host") == host and not pid_alive(int(doc.get("pid") or 0)))
+            if doc is None:
+                return "unknown"
+            if doc["stale"] or (doc.get("host") == host and not pid_alive(int(doc.get("pid") or 0))):
+                return "dead"
+            return "alive"
 
-        return alive
+        return state
 
     async def sweep(self) -> None:
         """Remove containers and working folders that no live manager's job needs."""
-        alive = await self._manager_alive()
+        states = await self._manager_states()
         if self.uses_docker:
-            await self._sweep_containers(alive)
-        await self._sweep_folders(alive)
+            await self._sweep_containers(states)
+        await self._sweep_folders(states)
         await managers.forget_stale(self.db)
 
-    async def _sweep_containers(self, alive: Callable[[str | None], bool]) -> None:
+    async def _sweep_containers(self, states: Callable[[str | None], str]) -> None:
         client = await anyio.to_thread.run_sync(self.client_factory)
         try:
-            containers = await anyio.to_thread.run_sync(job_containers, client)
+            containers = await anyio.to_thread.run_sync(job_containers, client, self.settings.database)
             for container in containers:
                 job_id = container.labels.get(LABEL_JOB, "")
                 owner = container.labels.get(LABEL_MANAGER)
                 if owner == self.manager_id and job_id in self.running:
                     continue
+                state = states(owner)
+                if state == "unknown":  # a manager this database never knew: not ours to judge
+                    continue
                 row = await queue.find(self.db, job_id)
                 still_theirs = row is not None and row.get("state") == "processing" and row.get("owner") == owner
-                if owner != self.manager_id and alive(owner) and still_theirs:
+                if owner != self.manager_id and state == "alive" and still_theirs:
                     continue
                 log.info("removing a container left behind", extra={
                     **self.log_extra, "job_id": job_id, "container": container.short_id, "owner": owner})
@@ -365,14 +376,14 @@ class Daemon:
         finally:
             await anyio.to_thread.run_sync(client.close)
 
-    async def _sweep_folders(self, alive: Callable[[str | None], bool]) -> None:
+    async def _sweep_folders(self, states: Callable[[str | None], str]) -> None:
         work_dir = self.settings.job_work_dir
         names = await anyio.to_thread.run_sync(lambda: sorted(os.listdir(work_dir)) if work_dir.is_dir() else [])
         for name in names:
             if name in self.running or not valid_job_id(name):
                 continue
             row = await queue.find(self.db, name)
-            if row is not None and row.get("state") == "processing" and alive(row.get("owner")):
+            if row is not None and row.get("state") == "processing" and states(row.get("owner")) == "alive":
                 continue
             log.info("removing a working folder left behind", extra={**self.log_extra, "job_id": name})
             await anyio.to_thread.run_sync(remove_tree, work_dir / name)

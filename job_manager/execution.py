@@ -49,7 +49,9 @@ async def execute_job(db: AsyncDatabase, settings: Settings, runner: Runner, row
         await reporter.failed(f"No such plug-in definition: {plugin_id}")
         return "failed"
 
-    await reporter.processing()
+    if not await reporter.processing():  # e.g. cancelled or invalidated by hand meanwhile
+        log.warning("job is neither queued nor running; not run", extra={**extra, "status": job.get("status")})
+        return None
     results_dir = settings.results_dir / job_id
     await anyio.to_thread.run_sync(remove_tree, results_dir)  # what an earlier attempt left
     job_log = JobLog(results_dir / LOG_FILE_NAME, reporter.events)

@@ -145,9 +145,9 @@ async def read_file_from_image(
 
 def _extract_dir_sync(image: str, src: str, dest: Path, client: DockerClient | None) -> list[str]:
     src = src.rstrip("/") or "/"
-    dest.parent.mkdir(parents=True, exist_ok=True)
     with _client(client) as c, _created_container(c, image) as container, tempfile.TemporaryFile() as buf:
         _fetch_archive(container, src, buf, MAX_ARCHIVE_BYTES)
+        dest.parent.mkdir(parents=True, exist_ok=True)  # only now: a missing src leaves no trace
         # extract next to dest and rename: readers never see a half-written directory
         staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
         try:

@@ -171,6 +171,14 @@ def build_definition(
     return definition
 
 
+async def list_plugins(db: AsyncDatabase) -> list[dict[str, Any]]:
+    return await plugin_definitions.list_all(db)
+
+
+async def is_installed(db: AsyncDatabase, plugin_id: str) -> bool:
+    return await plugin_definitions.find(db, plugin_id) is not None
+
+
 async def resolve_plugin_id(image: str, client: DockerClient | None = None) -> str:
     """A 64-hex image ID as is (spec 1.3 step 3), anything else (a tag, a short ID) looked up."""
     if images.DOCKER_ID.fullmatch(image):
@@ -190,7 +198,7 @@ async def prepare(
     """Every check of spec 1.3 before the confirmation; returns the document to insert."""
     await plugin_definitions.ensure_index(db)
     plugin_id = await resolve_plugin_id(image, client)
-    if await plugin_definitions.find(db, plugin_id):
+    if await is_installed(db, plugin_id):
         raise RegistrationError("This plug-in is already installed.")
     try:
         data = await images.read_file_from_image(plugin_id, MANIFEST_PATH, client)

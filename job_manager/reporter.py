@@ -22,9 +22,12 @@ class Reporter:
         self.db = events.db
         self.job_id = events.job_id
 
-    async def processing(self) -> None:
-        if await plugin_jobs.mark_processing(self.db, self.job_id, utcnow()):
-            await self._event("processing")
+    async def processing(self) -> bool:
+        """False when the job is no longer queued or running (nothing is written then)."""
+        if not await plugin_jobs.mark_processing(self.db, self.job_id, utcnow()):
+            return False
+        await self._event("processing")
+        return True
 
     async def finished(self, results: dict[str, Any]) -> None:
         if await plugin_jobs.mark_finished(self.db, self.job_id, results, utcnow()):

@@ -56,6 +56,7 @@ TMPFS_OPTIONS = "rw,nosuid,nodev,size=128m,mode=1777"
 LABEL_JOB = "circus.job"
 LABEL_MANAGER = "circus.manager"
 LABEL_HOST = "circus.host"
+LABEL_DATABASE = "circus.database"  # several installations may share one engine
 WAIT_SLICE_S = 1.0  # how often a waiting run looks at its stop flag
 GPU_MESSAGE = "This plug-in needs a GPU, but the Docker engine has no GPU runtime."
 
@@ -226,9 +227,12 @@ def _pump_output(stream: Iterator[tuple[bytes | None, bytes | None]], job_log: J
 class DockerRunner:
     """Runs CAD plug-ins (`pluginId` = the image id) in sandboxed containers."""
 
-    def __init__(self, manager_id: str, client_factory: DockerClientFactory = default_client_factory) -> None:
+    def __init__(
+        self, manager_id: str, client_factory: DockerClientFactory = default_client_factory, database: str = ""
+    ) -> None:
         self.manager_id = manager_id
         self.client_factory = client_factory
+        self.labels = {LABEL_MANAGER: manager_id, LABEL_HOST: socket.gethostname(), LABEL_DATABASE: database}
 
     async def run(
         self, job: Mapping[str, Any], plugin: Mapping[str, Any], in_dir: Path, out_dir: Path, log: JobLog
@@ -288,7 +292,7 @@ class DockerRunner:
                     str(in_dir.resolve()): {"bind": IN_MOUNT, "mode": "ro"},
                     str(out_dir.resolve()): {"bind": OUT_MOUNT, "mode": "rw"},
                 },
-                labels={LABEL_JOB: job_id, LABEL_MANAGER: self.manager_id, LABEL_HOST: socket.gethostname()},
+                labels={LABEL_JOB: job_id, **self.labels},
                 stdin_open=False,
                 tty=False,
             )
@@ -377,9 +381,10 @@ class DockerRunner:
 # --- containers left behind ---
 
 
-def job_containers(client: docker.DockerClient) -> list[Container]:
-    """Every container (running or not) created by any job manager on this engine."""
-    return client.containers.list(all=True, filters={"label": LABEL_JOB})
+def job_containers(client: docker.DockerClient, database: str) -> list[Container]:
+    """Every container (running or not) of a job of this installation's database on this engine."""
+    filters = {"label": [LABEL_JOB, f"{LABEL_DATABASE}={database}"]}
+    return client.containers.list(all=True, filters=filters, ignore_removed=True)
 
 
 def remove_container(container: Container) -> bool:

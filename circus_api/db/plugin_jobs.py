@@ -26,16 +26,19 @@ async def insert(db: AsyncDatabase, job: dict[str, Any], session: AsyncClientSes
     await db[COLLECTION].insert_one(stamped(job), session=session)
 
 
-async def find_same_series(
+async def find_with_series(
     db: AsyncDatabase,
     plugin_id: str,
-    series_uids: list[str],
+    series_uid: str,
     excluded_statuses: list[str],
     session: AsyncClientSession | None = None,
 ) -> list[dict[str, Any]]:
-    """Jobs of the plug-in that list every one of the series and whose status is not excluded:
-    the candidates of a duplicate check (positions and descriptors are compared by the caller)."""
-    query = {"pluginId": plugin_id, "status": {"$nin": excluded_statuses}, "series.seriesUid": {"$all": series_uids}}
+    """Jobs of the plug-in that list the series and whose status is not excluded: the candidates
+    of a duplicate check (the caller compares the series lists).
+
+    One UID only: SecantusDB matches nothing for `$all` with several values on a path through
+    an array of sub-documents."""
+    query = {"pluginId": plugin_id, "status": {"$nin": excluded_statuses}, "series.seriesUid": series_uid}
     return await db[COLLECTION].find(query, {"_id": 0, "jobId": 1, "series": 1}, session=session).to_list()
 
 

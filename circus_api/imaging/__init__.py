@@ -16,5 +16,8 @@ No HTTP, no MongoDB. Every function is synchronous; async callers run them in a 
 - `volumes`: the one volume builder (geometry, streaming slices, whole volumes)
 - `orientation`: head-first / foot-first and `auto` PVDs (spec 5.3)
 - `mhd`: MetaImage headers (spec 5.4)
+- `labels`: voxel label blobs placed in a volume, plane by plane (spec 5.1)
+- `archives`: streaming tar.gz / zip writers with parallel deflate
+- `mhd_archive`: the MHD export layout of a case (spec 5.4)
 - `cs_volume`: the CS volume export / plug-in input layout (spec 5.5)
 """

@@ -69,14 +69,18 @@ def _deflate(data: bytes, level: int) -> bytes:
 
 
 class ParallelDeflate:
-    """One raw deflate stream written to `sink` in order, its chunks compressed on `pool`."""
+    """One raw deflate stream written to `sink` in order: chunks are compressed on `pool` and
+    written by the single `writer` thread, so neither compression nor a slow disk holds up the
+    producer (the thread decoding DICOM)."""
 
-    def __init__(self, sink: BinaryIO, pool: ThreadPoolExecutor, level: int, zero_cache: dict[int, bytes]) -> None:
+    def __init__(self, sink: BinaryIO, pool: ThreadPoolExecutor, writer: ThreadPoolExecutor, level: int,
+                 zero_cache: dict[int, bytes]) -> None:
         self._sink = sink
         self._pool = pool
+        self._writer = writer  # one thread: writes happen in submission order
         self._level = level
         self._zero_cache = zero_cache  # level -> the deflated zero chunk, shared by the streams of a file
-        self._pending: deque[Future[bytes]] = deque()
+        self._pending: deque[Future[None]] = deque()
         self._max_pending = THREADS * 2  # memory stays at a few chunks however fast the producer is
         self._buffer = bytearray()
         self.crc = 0
@@ -107,28 +111,32 @@ class ParallelDeflate:
             self.write(bytes(count))
 
     def _submit(self, chunk: bytes) -> None:
+        compressed: Future[bytes]
         if chunk == _ZERO_CHUNK:
             if self._level not in self._zero_cache:
                 self._zero_cache[self._level] = _deflate(chunk, self._level)
-            done: Future[bytes] = Future()
-            done.set_result(self._zero_cache[self._level])
-            self._pending.append(done)
+            compressed = Future()
+            compressed.set_result(self._zero_cache[self._level])
         else:
-            self._pending.append(self._pool.submit(_deflate, chunk, self._level))
+            compressed = self._pool.submit(_deflate, chunk, self._level)
+        self._pending.append(self._writer.submit(self._emit, compressed))
         while len(self._pending) > self._max_pending:
-            self._emit(self._pending.popleft().result())
+            self._pending.popleft().result()  # re-raises a compression or write error here
 
-    def _emit(self, data: bytes) -> None:
+    def _emit(self, compressed: Future[bytes]) -> None:
+        data = compressed.result()
         self._sink.write(data)
         self.compressed_size += len(data)
 
     def finish(self) -> None:
+        """Write what is left and end the stream; afterwards the sink may be used directly."""
         if self._buffer:
             self._submit(bytes(self._buffer))
             self._buffer.clear()
         while self._pending:
-            self._emit(self._pending.popleft().result())
-        self._emit(_FINAL_EMPTY_BLOCK)
+            self._pending.popleft().result()
+        self._sink.write(_FINAL_EMPTY_BLOCK)
+        self.compressed_size += len(_FINAL_EMPTY_BLOCK)
 
     def write_chunks(self, name: str, size: int, chunks: Iterable[Chunk]) -> None:
         """Write an entry's chunks, checking they add up to `size`."""
@@ -148,12 +156,13 @@ class _Archive:
     def __init__(self, path: Path, level: int) -> None:
         self._file = open(path, "wb")  # noqa: SIM115 - closed by close()/abort()
         self._pool = ThreadPoolExecutor(THREADS, thread_name_prefix="deflate")
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="archive-write")
         self._level = level
         self._zero_cache: dict[int, bytes] = {}
         self._time = time.time()
 
     def _deflater(self) -> ParallelDeflate:
-        return ParallelDeflate(self._file, self._pool, self._level, self._zero_cache)
+        return ParallelDeflate(self._file, self._pool, self._writer, self._level, self._zero_cache)
 
     def add_bytes(self, name: str, data: bytes) -> None:
         self.add_stream(name, len(data), [data])
@@ -162,10 +171,12 @@ class _Archive:
         raise NotImplementedError
 
     def abort(self) -> None:
+        self._writer.shutdown(cancel_futures=True)
         self._pool.shutdown(cancel_futures=True)
         self._file.close()
 
     def _close_file(self) -> None:
+        self._writer.shutdown()
         self._pool.shutdown()
         self._file.close()
 

@@ -12,7 +12,28 @@ from typing import Any
 from circus_api.context import RequestContext
 from circus_api.routing import ApiRoute
 from circus_api.schemas import cases as schemas
-from circus_api.services import cases
+from circus_api.search import SearchSpec, for_my_list, own_my_list, parse_search
+from circus_api.services import case_search, cases
+
+SEARCH = SearchSpec(
+    frozenset({
+        "projectId", "caseId", "patientInfo.patientId", "patientInfo.patientName", "patientInfo.age",
+        "patientInfo.sex", "tags", "createdAt", "updatedAt",
+    }),
+    (("createdAt", -1),),
+)
+MY_LIST_SEARCH = for_my_list(SEARCH)
+
+
+async def search_cases(ctx: RequestContext) -> dict[str, Any]:
+    request = parse_search(ctx.query, SEARCH, ctx.privs.has_global("personalInfoView"))
+    return await case_search.search(ctx.db, ctx.user or {}, ctx.privs, request)
+
+
+async def search_cases_in_my_list(ctx: RequestContext) -> dict[str, Any]:
+    my_list_id = await own_my_list(ctx.db, ctx.user_email, ctx.path["myListId"], "clinicalCases")
+    request = parse_search(ctx.query, MY_LIST_SEARCH, ctx.privs.has_global("personalInfoView"))
+    return await case_search.search(ctx.db, ctx.user or {}, ctx.privs, request, my_list_id)
 
 
 async def create_case(ctx: RequestContext) -> dict[str, str]:
@@ -45,6 +66,8 @@ async def delete_case(ctx: RequestContext) -> None:
 
 
 ROUTES = [
+    ApiRoute("GET", "/cases", search_cases, summary="Search cases"),
+    ApiRoute("GET", "/cases/list/{myListId}", search_cases_in_my_list, summary="Search the cases of a my list"),
     # write role on the body's project is checked by the service, after `auto` is resolved
     ApiRoute("POST", "/cases", create_case, body="json", body_schema=schemas.NEW_CASE, status=201,
              summary="Create a case"),

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,7 +65,7 @@ async def open_stream(
     *,
     poll_interval: float = POLL_INTERVAL_S,
     divergence_grace: float = DIVERGENCE_GRACE_S,
-) -> AsyncIterator[JobEvent]:
+) -> AsyncGenerator[JobEvent, None]:
     """Take the snapshot now (so the caller answers with the current state), then return the
     iterator of the whole stream."""
     # the seq is read before the document: an event written in between is relayed, not lost
@@ -91,7 +91,7 @@ async def _follow(
     snapshot: list[JobEvent],
     poll_interval: float,
     divergence_grace: float,
-) -> AsyncIterator[JobEvent]:
+) -> AsyncGenerator[JobEvent, None]:
     for event in snapshot:
         yield event
     if job is None or job["status"] in TERMINAL:
@@ -107,10 +107,11 @@ async def _follow(
             if stored["kind"] != "status":
                 yield JobEvent(stored["kind"], data, seq)
                 continue
-            if data.get("status") == sent:
-                continue  # the snapshot already told it
-            sent = data.get("status")
-            yield JobEvent("status", status_payload(job_id, str(sent), data.get("errorMessage"), job), seq)
+            status = data.get("status")
+            if not isinstance(status, str) or status == sent:
+                continue  # malformed, or already told (by the snapshot, or from the document)
+            sent = status
+            yield JobEvent("status", status_payload(job_id, status, data.get("errorMessage"), job), seq)
             if sent in TERMINAL:
                 return
         if job is None:

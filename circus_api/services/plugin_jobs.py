@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from circus_api.db import plugin_definitions, plugin_jobs
+from circus_api.db import series as series_db
 from circus_api.db.ids import new_ulid
 from circus_api.db.transactions import with_transaction
 from circus_api.errors import BadRequest, NotFound, Unauthorized, Unprocessable
@@ -58,8 +60,8 @@ def _same_request(stored: Sequence[Mapping[str, Any]], requested: Sequence[Mappi
 async def _duplicate_exists(
     db: AsyncDatabase, plugin_id: str, entries: Sequence[Mapping[str, Any]], session: AsyncClientSession
 ) -> bool:
-    uids = [str(entry["seriesUid"]) for entry in entries]
-    candidates = await plugin_jobs.find_same_series(db, plugin_id, uids, NOT_DUPLICATED_BY, session)
+    first_uid = str(entries[0]["seriesUid"])
+    candidates = await plugin_jobs.find_with_series(db, plugin_id, first_uid, NOT_DUPLICATED_BY, session)
     return any(_same_request(job.get("series") or [], entries) for job in candidates)
 
 
@@ -222,7 +224,7 @@ def _join_stages(personal_info_plugins: list[str]) -> list[dict[str, Any]]:
 
     return [
         {"$addFields": {_UIDS: {"$map": {"input": "$series", "as": "s", "in": "$$s.seriesUid"}}}},
-        {"$lookup": {"from": "series", "localField": _UIDS, "foreignField": "seriesUid", "as": _JOINED}},
+        {"$lookup": {"from": series_db.COLLECTION, "localField": _UIDS, "foreignField": "seriesUid", "as": _JOINED}},
         # the lookup returns series in collection order: put them back in the job's order
         {"$addFields": {_JOINED: {"$reduce": {
             "input": {"$map": {"input": f"${_UIDS}", "as": "uid", "in": {
@@ -251,7 +253,7 @@ async def search(
     if any(key == "createdAt" for key, _ in request.sort):
         # sorted before the joins (index use); the facet then keeps that order
         pre_stages.append({"$sort": dict(request.sort)})
-        request = SearchRequest(request.filter, [], request.limit, request.page)
+        request = replace(request, sort=[])
     join = _join_stages(privileges.plugins_with("readPlugin", "viewPersonalInfo"))
     access = {"domain": {"$in": privileges.domains}}  # at least one series in the caller's domains
     remove = ["results", _UIDS, _JOINED, *_HIDDEN_HELPERS]
@@ -265,13 +267,13 @@ async def search(
             item["patientInfo"] = infos[0]
         return item
 
+    options: dict[str, Any] = {
+        "access_filter": access, "remove_fields": remove, "count_cap": COUNT_CAP, "shape": shape,
+        "pre_stages": pre_stages,
+    }
     if my_list_id is not None:
-        return await run_my_list_search(
-            db, my_list_id, "pluginJobs", request, join, access, remove, COUNT_CAP, shape, pre_stages
-        )
-    return await run_pipeline_search(
-        db[plugin_jobs.COLLECTION], request, join, access, remove, COUNT_CAP, shape, pre_stages
-    )
+        return await run_my_list_search(db, my_list_id, "pluginJobs", request, join, **options)
+    return await run_pipeline_search(db[plugin_jobs.COLLECTION], request, join, **options)
 
 
 # ---- queue listings (#51, #80) ---------------------------------------------------------------

@@ -135,7 +135,7 @@ def test_the_type_must_be_cad(run_cli: Any, images: dict[str, str], sync_db: Dat
     assert sync_db.pluginDefinitions.count_documents({}) == 0
 
 
-def test_an_unknown_image_is_refused(run_cli: Any) -> None:
+def test_an_unknown_image_is_refused(run_cli: Any, docker_client: docker.DockerClient) -> None:
     result = run_cli("register", "circus-test-cli:absent", "-y")
     assert result.exit_code == 1
     assert result.output.startswith("Error: No such image: circus-test-cli:absent")

@@ -20,6 +20,9 @@ ALLOWED = {
     ("circus_api/routes/login_info.py", "login_info"): "the user is already loaded",
     ("circus_api/routes/preferences.py", "get_preferences"): "the user is already loaded",
     ("circus_api/routes/cases.py", "get_case"): "the project-role check already loaded the case",
+    ("circus_api/routes/plugins.py", "get_plugin"): "the privilege summary holds the readable plug-ins",
+    ("circus_api/routes/plugins.py", "list_plugins"): "the privilege summary holds the readable plug-ins",
+    ("circus_api/routes/plugin_jobs.py", "get_job"): "the plug-in-role check already loaded the job",
     ("circus_api/routes/plugin_job_results.py", "list_feedback"): "the plug-in role check already loaded the job",
 }
 

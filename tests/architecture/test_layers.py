@@ -45,9 +45,13 @@ def test_only_settings_reads_the_environment() -> None:
     for path in python_files("circus_api", "job_manager", "blob_store", "admin"):
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv"):
-                if isinstance(node.value, ast.Name) and node.value.id == "os":
-                    readers.append(relative(path))
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr in ("environ", "getenv")
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "os"
+            ):
+                readers.append(relative(path))
     allowed = {"circus_api/settings.py", "circus_api/launcher.py"}  # launcher passes it on to children
     assert set(readers) <= allowed, set(readers) - allowed
 

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -134,7 +135,9 @@ async def test_a_job_is_claimed_run_and_settled(db: AsyncDatabase, jm_settings: 
     assert statuses == ["processing", "finished"]
 
 
-async def test_an_unknown_plugin_fails_before_processing(db: AsyncDatabase, jm_settings: Settings, series_uid: str) -> None:
+async def test_an_unknown_plugin_fails_before_processing(
+    db: AsyncDatabase, jm_settings: Settings, series_uid: str
+) -> None:
     await add_job(db, "job1", "9" * 64, series_uid)
     async with running(fake_daemon(jm_settings, db, FakeRunner())):
         job = await wait_for_status(db, "job1")
@@ -143,7 +146,9 @@ async def test_an_unknown_plugin_fails_before_processing(db: AsyncDatabase, jm_s
     assert await queue.count(db, "all") == 0
 
 
-async def test_a_remote_plugin_fails_with_a_clear_message(db: AsyncDatabase, jm_settings: Settings, series_uid: str) -> None:
+async def test_a_remote_plugin_fails_with_a_clear_message(
+    db: AsyncDatabase, jm_settings: Settings, series_uid: str
+) -> None:
     await db["pluginDefinitions"].insert_one({**plugin_document("rmt-x"), "type": "CAD+remote"})
     await add_job(db, "job1", "rmt-x", series_uid)
     async with running(fake_daemon(jm_settings, db, FakeRunner())):
@@ -191,8 +196,8 @@ async def test_two_managers_share_one_queue(db: AsyncDatabase, jm_settings: Sett
     for n in range(10):
         await add_job(db, f"job{n}", FAKE_PLUGIN, series_uid)
     first, second = FakeRunner(delay=0.2), FakeRunner(delay=0.2)
-    async with running(fake_daemon(jm_settings, db, first, slots=2)), running(fake_daemon(jm_settings, db, second,
-                                                                                          slots=2)):
+    daemons = [fake_daemon(jm_settings, db, runner, slots=2) for runner in (first, second)]
+    async with running(daemons[0]), running(daemons[1]):
         for n in range(10):
             assert (await wait_for_status(db, f"job{n}"))["status"] == "finished"
     assert sorted(first.calls + second.calls) == [f"job{n}" for n in range(10)]  # each exactly once
@@ -297,7 +302,12 @@ async def test_the_registry_shows_each_manager_with_its_running_jobs(
 
 
 def containers_of(client: docker.DockerClient, job_id: str) -> list[Any]:
-    return client.containers.list(all=True, filters={"label": f"circus.job={job_id}"})
+    return client.containers.list(all=True, filters={"label": f"circus.job={job_id}"}, ignore_removed=True)
+
+
+def unique(name: str) -> str:
+    """A job id no other test session on this engine uses at the same time."""
+    return f"{name}{secrets.token_hex(4)}"
 
 
 @pytest.mark.docker
@@ -305,25 +315,26 @@ async def test_a_job_runs_end_to_end_in_docker(
     db: AsyncDatabase, jm_settings: Settings, series_uid: str, plugin_images: dict[str, str],
     docker_client: docker.DockerClient,
 ) -> None:
+    e2e = unique("e2e")
     await add_plugin(db, plugin_images["succeed"])
-    await add_job(db, "e2e", plugin_images["succeed"], series_uid)
+    await add_job(db, e2e, plugin_images["succeed"], series_uid)
     async with running(Daemon(jm_settings, db)):
-        job = await wait_for_status(db, "e2e")
+        job = await wait_for_status(db, e2e)
     assert job["status"] == "finished", job["errorMessage"]
     assert job["results"]["results"]["lesionCandidates"][0]["confidence"] == 0.876
     assert job["results"]["inputs"] == ["0.json", "0.mhd", "0.raw"]
-    folder = jm_settings.results_dir / "e2e"
+    folder = jm_settings.results_dir / e2e
     assert sorted(os.listdir(folder)) == ["data.txt", "plugin-log.txt", "results.json", "sub"]
     log_text = (folder / "plugin-log.txt").read_text()
-    for expected in ("Running job ID: e2e", "Writing file: 0.raw", "hello from stdout", "hello from stderr",
+    for expected in (f"Running job ID: {e2e}", "Writing file: 0.raw", "hello from stdout", "hello from stderr",
                      "Job execution done."):
         assert expected in log_text
-    got = await events.events_since(db, "e2e")
+    got = await events.events_since(db, e2e)
     assert [e["data"]["status"] for e in got if e["kind"] == "status"] == ["processing", "finished"]
     assert {"progress": 1.0, "message": "done"} in [e["data"] for e in got if e["kind"] == "progress"]
     assert any("hello from stdout" in line for e in got if e["kind"] == "log" for line in e["data"]["lines"])
     assert got[-1]["kind"] == "status"  # nothing after the final status
-    assert containers_of(docker_client, "e2e") == []
+    assert containers_of(docker_client, e2e) == []
     assert os.listdir(jm_settings.job_work_dir) == []
 
 
@@ -340,17 +351,18 @@ async def test_misbehaving_plugins_end_as_failed_jobs_with_the_right_message(
         "symlink": ({}, "Plug-in output rejected: passwd is a symbolic link."),
         "oom": ({"memory": "64m"}, "The plug-in ran out of memory (limit 64m)."),
     }
+    ids = {mode: unique(mode.replace("_", "")) for mode in cases}
     for mode, (run_configuration, _) in cases.items():
         await add_plugin(db, plugin_images[mode], **run_configuration)
-        await add_job(db, mode.replace("_", ""), plugin_images[mode], series_uid)
+        await add_job(db, ids[mode], plugin_images[mode], series_uid)
     async with running(Daemon(jm_settings, db, slots=2)):
         for mode, (_, message) in cases.items():
-            job = await wait_for_status(db, mode.replace("_", ""))
+            job = await wait_for_status(db, ids[mode])
             assert job["status"] == "failed", mode
             assert job["errorMessage"].startswith(message), (mode, job["errorMessage"])
-            assert containers_of(docker_client, mode.replace("_", "")) == []
-    assert not (jm_settings.results_dir / "symlink" / "passwd").exists()
-    assert "network unreachable" in (jm_settings.results_dir / "network" / "plugin-log.txt").read_text()
+            assert containers_of(docker_client, ids[mode]) == []
+    assert not (jm_settings.results_dir / ids["symlink"] / "passwd").exists()
+    assert "network unreachable" in (jm_settings.results_dir / ids["network"] / "plugin-log.txt").read_text()
     assert os.listdir(jm_settings.job_work_dir) == []
     assert await queue.count(db, "all") == 0
 
@@ -387,8 +399,9 @@ async def test_a_job_of_a_killed_manager_runs_again_elsewhere_and_leaves_no_cont
     db: AsyncDatabase, jm_settings: Settings, series_uid: str, plugin_images: dict[str, str],
     docker_client: docker.DockerClient, tmp_path: Path,
 ) -> None:
+    crash = unique("crash")
     await add_plugin(db, plugin_images["slow"])
-    await add_job(db, "crash", plugin_images["slow"], series_uid)
+    await add_job(db, crash, plugin_images["slow"], series_uid)
     env = launcher.child_environment(jm_settings)
     env.update(CIRCUS_JOB_LEASE_SECONDS="2", CIRCUS_JOB_POLL_SECONDS="0.2", CIRCUS_JOB_SLOTS="1")
     log_path = tmp_path / "manager-a.log"
@@ -399,7 +412,7 @@ async def test_a_job_of_a_killed_manager_runs_again_elsewhere_and_leaves_no_cont
         async def container_started() -> bool:
             if manager_a.poll() is not None:
                 raise AssertionError(f"manager A exited:\n{log_path.read_text()}")
-            return any(c.status == "running" for c in containers_of(docker_client, "crash"))
+            return any(c.status == "running" for c in containers_of(docker_client, crash))
 
         await wait_until(container_started, timeout=30)
         os.kill(manager_a.pid, signal.SIGKILL)
@@ -407,13 +420,13 @@ async def test_a_job_of_a_killed_manager_runs_again_elsewhere_and_leaves_no_cont
     finally:
         if manager_a.poll() is None:
             manager_a.kill()
-    assert containers_of(docker_client, "crash")  # the orphan is still there...
+    assert containers_of(docker_client, crash)  # the orphan is still there...
     async with running(Daemon(jm_settings, db)):
-        job = await wait_for_status(db, "crash", timeout=40)
+        job = await wait_for_status(db, crash, timeout=40)
     assert job["status"] == "finished", job["errorMessage"]
-    assert containers_of(docker_client, "crash") == []  # ...until the second manager removes it
+    assert containers_of(docker_client, crash) == []  # ...until the second manager removes it
     assert await queue.count(db, "all") == 0
-    assert "(attempt 2)" in (jm_settings.results_dir / "crash" / "plugin-log.txt").read_text()
+    assert "(attempt 2)" in (jm_settings.results_dir / crash / "plugin-log.txt").read_text()
     assert os.listdir(jm_settings.job_work_dir) == []
 
 
@@ -426,3 +439,44 @@ async def test_a_job_id_that_could_escape_the_folders_fails_before_any_file_is_w
         job = await wait_for_status(db, "../escape")
     assert job["errorMessage"] == "Invalid Job ID format: '../escape'."
     assert not (jm_settings.results_dir.parent / "escape").exists()
+
+
+async def test_a_job_no_longer_queued_is_dropped_without_running(
+    db: AsyncDatabase, jm_settings: Settings, series_uid: str
+) -> None:
+    await add_plugin(db)
+    await add_job(db, "job1", FAKE_PLUGIN, series_uid)
+    await db[plugin_jobs.COLLECTION].update_one({"jobId": "job1"}, {"$set": {"status": "cancelled"}})
+    runner = FakeRunner()
+
+    async def queue_empty() -> bool:
+        return await queue.count(db, "all") == 0
+
+    async with running(fake_daemon(jm_settings, db, runner)):
+        await wait_until(queue_empty, timeout=5)
+    assert runner.calls == []
+    assert (await plugin_jobs.find(db, "job1") or {})["status"] == "cancelled"
+
+
+@pytest.mark.docker
+async def test_the_sweep_removes_containers_of_dead_managers_only(
+    db: AsyncDatabase, jm_settings: Settings, docker_client: docker.DockerClient, plugin_images: dict[str, str]
+) -> None:
+    job_id = unique("orphan")
+    labels = {"circus.job": job_id, "circus.manager": "elsewhere-1-abc", "circus.database": jm_settings.database}
+    container = docker_client.containers.create(plugin_images["hang"], labels=labels, network_mode="none")
+    try:
+        daemon = Daemon(jm_settings, db)
+        await daemon.sweep()  # a manager this database never registered: maybe another installation's
+        assert containers_of(docker_client, job_id)
+        await managers.report(db, managers.ManagerState("elsewhere-1-abc", 1, 0, host="elsewhere", pid=1))
+        await queue.enqueue(db, job_id, {"pluginId": plugin_images["hang"], "series": []})
+        await queue.claim(db, "elsewhere-1-abc", 60)
+        await daemon.sweep()  # registered, alive, and still running that job: kept
+        assert containers_of(docker_client, job_id)
+        await db[queue.COLLECTION].update_one({"jobId": job_id}, {"$set": {"owner": "another-manager"}})
+        await daemon.sweep()  # the job was taken over: the old container goes
+        assert containers_of(docker_client, job_id) == []
+    finally:
+        with contextlib.suppress(docker.errors.NotFound):
+            container.remove(force=True)

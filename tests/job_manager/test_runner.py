@@ -7,6 +7,7 @@ circus-plugin-base:bookworm). After every test no container labelled with its jo
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -55,9 +56,9 @@ class Harness:
 
 @pytest.fixture
 async def harness(
-    jm_settings: Settings, series_uid: str, docker_client: docker.DockerClient, request: pytest.FixtureRequest
+    jm_settings: Settings, series_uid: str, docker_client: docker.DockerClient
 ) -> Any:
-    job_id = f"runner{abs(hash(request.node.nodeid)) % 10**8}"
+    job_id = f"runner{secrets.token_hex(6)}"  # unique across test sessions sharing the engine
     series = [{"seriesUid": series_uid, "partialVolumeDescriptor": {"start": 1, "end": 4, "delta": 1}}]
     folder, _ = await build_inputs(jm_settings.dicom_dir, jm_settings.job_work_dir, job_id, series)
     job_log = JobLog(jm_settings.results_dir / job_id / "plugin-log.txt")

@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from pydicom.uid import generate_uid
 
 from circus_api.imaging.mhd import mhd_header
+from tests.circus_api.imaging.synthetic import _slice_dataset
 
 BODY_HU, LUNG_HU, BONE_HU, OUTSIDE_HU = 40, -850, 400, -1000
 
@@ -116,3 +118,19 @@ def write_input(directory: Path, volumes: Sequence[tuple[np.ndarray, tuple[float
         (directory / f"{index}.json").write_text(json.dumps(tags, indent=2), encoding="utf-8")
     for path in [directory, *directory.iterdir()]:
         path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+def write_dicom_series(dicom_dir: Path, phantom: Phantom) -> str:
+    """The phantom as a CT series in a DICOM repository, `<dicom_dir>/<series UID>/<8-digit
+    instance number>.dcm` (signed int16 HU); instance n is slice z = n - 1, so the PVD 1..N with
+    delta 1 gives back the phantom's voxel order. Returns the series UID."""
+    series_uid, study_uid, frame_uid = generate_uid(), generate_uid(), generate_uid()
+    folder = dicom_dir / series_uid
+    folder.mkdir(parents=True, exist_ok=True)
+    nz, ny, nx = phantom.hu.shape
+    sx, sy, sz = phantom.spacing
+    for z in range(nz):
+        position = (-(nx - 1) * sx / 2, -(ny - 1) * sy / 2, z * sz)
+        ds = _slice_dataset(study_uid, series_uid, frame_uid, z + 1, position, phantom.spacing, phantom.hu[z], True)
+        ds.save_as(folder / f"{z + 1:08d}.dcm", enforce_file_format=True)
+    return str(series_uid)
