@@ -164,14 +164,14 @@ class Daemon:
             log.info("job manager stopped", extra=self.log_extra)
 
     async def _pause(self, seconds: float) -> None:
-        """Sleep, waking early when a slot frees up or a stop is requested."""
-        self._wake.clear()
+        """Sleep, waking early when a slot freed up or a stop was requested since the round began."""
         await wait_event(self._wake, seconds)
 
     # --- claiming ---
 
     async def _claim_loop(self) -> None:
         while not self.stopping:
+            self._wake.clear()
             try:
                 if await self._engine_ready():
                     await self._maybe_sweep()
