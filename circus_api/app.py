@@ -57,7 +57,8 @@ from circus_api.tasks.broker import install_broker
 
 log = logging.getLogger(__name__)
 
-# spec 4.0 order: when two routes of one method match a URL, the first listed wins
+# Where two routes of one method match a URL, the first listed wins, as in CIRCUS's table (spec
+# 4.0); tests/architecture/test_route_table.py checks that every such overlap resolves as there.
 API_ROUTES: list[ApiRoute] = [
     *status.ROUTES,
     *login_info.ROUTES,
@@ -65,19 +66,16 @@ API_ROUTES: list[ApiRoute] = [
     *users.ROUTES,
     *tokens.ROUTES,
     *projects.ROUTES,
-    *series.LIST_ROUTES,  # #12-13; the upload routes (#14-15) go between these two lists
-    *series_upload.ROUTES,  # #14-15
-    *series.ROUTES,  # #16-19
+    *series.ROUTES,
+    *series_upload.ROUTES,
     *cases.ROUTES,
     *case_export.ROUTES,
-    *cases.TAGS_AND_DELETE_ROUTES,
     *blobs.ROUTES,
     *my_lists.ROUTES,
-    *plugins.ROUTES,  # #37-38
-    *plugin_displays.ROUTES,  # #39, right after plugins.ROUTES (#37-38)
-    *plugin_jobs.ROUTES,  # #40-44
-    *plugin_job_results.ROUTES,  # #45-50 (+ events), right after plugin_jobs.ROUTES (#40-44)
-    *plugin_jobs.QUEUE_ROUTES,  # #51
+    *plugins.ROUTES,
+    *plugin_displays.ROUTES,
+    *plugin_jobs.ROUTES,
+    *plugin_job_results.ROUTES,
     *tasks.ROUTES,
     *admin_groups.ROUTES,
     *admin_users.ROUTES,
@@ -86,7 +84,7 @@ API_ROUTES: list[ApiRoute] = [
     *admin_server_params.ROUTES,
     *admin_onetime_urls.ROUTES,
     *admin_job_manager.ROUTES,
-    *admin_plugin_job_queue.ROUTES,  # #80
+    *admin_plugin_job_queue.ROUTES,
     *admin_quarantine.ROUTES,
 ]
 

@@ -35,8 +35,9 @@ from typing import Any
 import anyio.to_thread
 from pymongo.asynchronous.database import AsyncDatabase
 
+from circus_api.db.indexes import ensure_indexes
 from circus_api.settings import Settings
-from job_manager import events, managers, queue, switch
+from job_manager import managers, queue, switch
 from job_manager.errors import EngineUnavailable, cancellation_pending
 from job_manager.events import JobEvents
 from job_manager.execution import execute_job
@@ -140,9 +141,8 @@ class Daemon:
         return self._stop.is_set()
 
     async def run(self) -> None:
-        await queue.ensure_indexes(self.db)
-        await events.ensure_indexes(self.db)
-        await managers.ensure_indexes(self.db)
+        for problem in await ensure_indexes(self.db):
+            log.warning("index not created", extra={"problem": problem})
         await managers.report(self.db, self.state)
         log.info("job manager started", extra={**self.log_extra, "slots": self.slots, "gpu_slots": self.gpu_slots})
         background = [

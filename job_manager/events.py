@@ -25,14 +25,8 @@ from pymongo.errors import DuplicateKeyError
 from circus_api.db.documents import NO_ID, utcnow
 
 COLLECTION = "pluginJobEvents"
-TTL_SECONDS = 7 * 24 * 3600
 PROGRESS_INTERVAL_S = 0.5
 Kind = Literal["status", "progress", "log"]
-
-
-async def ensure_indexes(db: AsyncDatabase) -> None:
-    await db[COLLECTION].create_index([("jobId", ASCENDING), ("seq", ASCENDING)], unique=True)
-    await db[COLLECTION].create_index([("createdAt", ASCENDING)], expireAfterSeconds=TTL_SECONDS)
 
 
 async def last_seq(db: AsyncDatabase, job_id: str) -> int:

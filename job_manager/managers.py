@@ -42,10 +42,6 @@ class ManagerState:
     gpu_runtime: bool = False
 
 
-async def ensure_indexes(db: AsyncDatabase) -> None:
-    await db[COLLECTION].create_index([("key", ASCENDING)], unique=True)
-
-
 async def report(db: AsyncDatabase, state: ManagerState) -> None:
     await db[COLLECTION].update_one(
         {"key": KEY_PREFIX + state.manager_id},

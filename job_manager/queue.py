@@ -36,11 +36,6 @@ def give_up_message(max_attempts: int) -> str:
     return f"The job manager running this job stopped {max_attempts} times; giving up."
 
 
-async def ensure_indexes(db: AsyncDatabase) -> None:
-    await db[COLLECTION].create_index([("jobId", ASCENDING)], unique=True)
-    await db[COLLECTION].create_index([("state", ASCENDING), ("priority", DESCENDING), ("_id", ASCENDING)])
-
-
 def plugin_needs_gpu(plugin: dict[str, Any] | None) -> bool:
     run_configuration = (plugin or {}).get("runConfiguration") or {}
     return bool(str(run_configuration.get("gpus") or "").strip())

@@ -1,8 +1,6 @@
-"""Cases (spec 4.6): creation, one case, revisions, tags and deletion.
+"""Cases (spec 4.6): search, creation, one case, revisions, tags and deletion.
 
-The search routes (#20 `GET /cases`, #21 `GET /cases/list/:myListId`) go above these. The MHD
-export (#25, `routes/case_export.py`) sits between `ROUTES` (#22-24) and `TAGS_AND_DELETE_ROUTES`
-(#26-28) in app.py, keeping spec-table order.
+The MHD export (#25) is in `routes/case_export.py`; no path of it overlaps these.
 """
 
 from __future__ import annotations
@@ -74,9 +72,6 @@ ROUTES = [
     ApiRoute("GET", "/cases/{caseId}", get_case, project_roles=("read",), summary="A case with its revisions"),
     ApiRoute("POST", "/cases/{caseId}/revision", add_revision, project_roles=("write",), body="json",
              body_schema=schemas.NEW_REVISION, status=201, summary="Append a revision"),
-]
-
-TAGS_AND_DELETE_ROUTES = [
     ApiRoute("PUT", "/cases/{caseId}/tags", set_tags, project_roles=("write",), body="json",
              body_schema=schemas.CASE_TAGS, summary="Replace a case's tags"),
     # write role on each case's project is checked by the service

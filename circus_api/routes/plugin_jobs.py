@@ -1,8 +1,6 @@
 """`/plugin-jobs` (spec 4.10 #40-#44) and `/plugin-job-queue` (4.11 #51). Attachments and
 feedback (#45-#50) are in `routes/plugin_job_results.py`.
-
-Two lists, so that `app.py` keeps spec-table order with the result routes in between: ROUTES
-(#40-#44) and QUEUE_ROUTES (#51). `/plugin-jobs/list/{id}` is listed before `/plugin-jobs/{id}`.
+`/plugin-jobs/list/{id}` is listed before `/plugin-jobs/{id}`.
 """
 
 from __future__ import annotations
@@ -72,8 +70,5 @@ ROUTES = [
              summary="Search the jobs of one of the caller's my lists"),
     ApiRoute("GET", "/plugin-jobs/{jobId}", get_job, plugin_roles=("readPlugin",), series_domain_check=True,
              summary="A job with its results and feedback"),
-]
-
-QUEUE_ROUTES = [
     ApiRoute("GET", "/plugin-job-queue", list_my_queue, summary="The caller's queued jobs"),
 ]

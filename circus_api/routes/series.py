@@ -1,9 +1,5 @@
 """`/series`, the read side (spec 4.5 #12, #13, #16-#19); uploads (#14, #15) are in
-`routes/series_upload.py`.
-
-Two lists, so that `app.py` can keep spec-table order with the upload routes in between:
-LIST_ROUTES (#12, #13) and ROUTES (#16-#19). No path overlaps the upload routes
-(`POST /series/domain/...`); `/series/list/{id}` is listed before `/series/{uid}/...`.
+`routes/series_upload.py`. `/series/list/{id}` is listed before `/series/{uid}/...`.
 """
 
 from __future__ import annotations
@@ -68,13 +64,10 @@ async def export_cs_volume(ctx: RequestContext) -> dict[str, str]:
     return {"taskId": task_id}
 
 
-LIST_ROUTES = [
+ROUTES = [
     ApiRoute("GET", "/series", search_series, summary="Search series"),
     ApiRoute("GET", "/series/list/{myListId}", search_series_in_my_list,
              summary="Search the series of one of the caller's my lists"),
-]
-
-ROUTES = [
     ApiRoute("GET", "/series/{seriesUid}", get_series, summary="A series"),
     ApiRoute("GET", "/series/{seriesUid}/orientation", get_orientation,
              summary="Head-first or foot-first between two images"),

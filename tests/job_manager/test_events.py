@@ -8,13 +8,14 @@ from pathlib import Path
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from circus_api.db.indexes import ensure_indexes
 from job_manager import events
 from job_manager.events import JobEvents
 from job_manager.joblog import JobLog, parse_progress
 
 
 async def test_events_are_numbered_per_job_and_read_back_after_a_seq(db: AsyncDatabase) -> None:
-    await events.ensure_indexes(db)
+    await ensure_indexes(db)
     assert await events.add_event(db, "a", "status", {"status": "processing"}) == 1
     assert await events.add_event(db, "b", "status", {"status": "processing"}) == 1
     assert await events.add_event(db, "a", "log", {"lines": ["x"]}) == 2
@@ -26,20 +27,20 @@ async def test_events_are_numbered_per_job_and_read_back_after_a_seq(db: AsyncDa
 
 
 async def test_concurrent_writers_of_one_job_get_distinct_seqs(db: AsyncDatabase) -> None:
-    await events.ensure_indexes(db)
+    await ensure_indexes(db)
     seqs = await asyncio.gather(*(events.add_event(db, "j", "log", {"lines": [str(i)]}) for i in range(10)))
     assert sorted(seqs) == list(range(1, 11))
 
 
 async def test_old_events_expire_through_a_ttl_index(db: AsyncDatabase) -> None:
-    await events.ensure_indexes(db)
+    await ensure_indexes(db)
     indexes = await db[events.COLLECTION].index_information()
     ttl = [info for info in indexes.values() if "expireAfterSeconds" in info]
     assert ttl and ttl[0]["expireAfterSeconds"] == 7 * 24 * 3600
 
 
 async def test_progress_is_throttled_and_the_latest_value_is_never_lost(db: AsyncDatabase) -> None:
-    await events.ensure_indexes(db)
+    await ensure_indexes(db)
     now = [100.0]
     writer = JobEvents(db, "j", progress_interval=0.5, clock=lambda: now[0])
     await writer.progress(0.1, "a")  # first: at once
@@ -73,7 +74,7 @@ def test_progress_lines_are_json_objects_with_a_progress_key() -> None:
 async def test_the_job_log_writes_the_file_and_batches_log_and_progress_events(
     db: AsyncDatabase, tmp_path: Path
 ) -> None:
-    await events.ensure_indexes(db)
+    await ensure_indexes(db)
     path = tmp_path / "job" / "plugin-log.txt"
     job_log = JobLog(path, JobEvents(db, "j"))
     job_log.line("Running job ID: j")

@@ -10,6 +10,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from circus_api.db import plugin_jobs
+from circus_api.db.indexes import ensure_indexes
 from circus_api.db.transactions import with_transaction
 from job_manager import events, queue
 from tests.job_manager.conftest import job_document, plugin_document
@@ -18,7 +19,7 @@ PAYLOAD = {"pluginId": "p" * 64, "series": []}
 
 
 async def fill(db: AsyncDatabase, priorities: list[int]) -> list[str]:
-    await queue.ensure_indexes(db)
+    await ensure_indexes(db)
     ids = [f"job{i:02d}" for i in range(len(priorities))]
     for job_id, priority in zip(ids, priorities, strict=True):
         await queue.enqueue(db, job_id, PAYLOAD, priority)
@@ -170,7 +171,7 @@ async def test_a_released_row_waits_again_without_using_up_an_attempt(db: AsyncD
 
 
 async def test_gpu_jobs_are_claimed_only_into_gpu_slots(db: AsyncDatabase) -> None:
-    await queue.ensure_indexes(db)
+    await ensure_indexes(db)
     await db["pluginDefinitions"].insert_many([plugin_document("g" * 64, gpus="all"), plugin_document("c" * 64)])
     await queue.enqueue(db, "gpujob", {"pluginId": "g" * 64, "series": []}, priority=5)
     await queue.enqueue(db, "cpujob", {"pluginId": "c" * 64, "series": []})
@@ -183,7 +184,7 @@ async def test_gpu_jobs_are_claimed_only_into_gpu_slots(db: AsyncDatabase) -> No
 
 
 async def test_enqueue_joins_the_callers_transaction(db: AsyncDatabase) -> None:
-    await queue.ensure_indexes(db)
+    await ensure_indexes(db)
     await db[plugin_jobs.COLLECTION].create_index("jobId", unique=True)
 
     async def register(session: object) -> None:
