@@ -1,6 +1,7 @@
 # circus: `make up` runs the platform, `make test` runs the test suite.
 # Both work on a fresh Debian machine that has only python3: the venv, the project and (as root)
 # the Docker engine are installed on first use. Docker is optional: without it plug-in jobs wait.
+# `make test` also installs Debian's Chromium (as root) for the browser tests.
 
 PYTHON ?= python3
 VENV := .venv
@@ -9,12 +10,12 @@ PYTEST_ARGS ?=
 CIRCUS_ARGS ?=
 
 .DEFAULT_GOAL := up
-.PHONY: up test venv docker plugin-base lint
+.PHONY: up test venv docker plugin-base chromium lint
 
 up: venv docker
 	$(VENV)/bin/circus up $(CIRCUS_ARGS)
 
-test: venv docker plugin-base
+test: venv docker plugin-base chromium
 	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
 
 venv: $(STAMP)
@@ -25,6 +26,11 @@ lint: venv
 # Never fails: the script warns and exits 0 when it cannot provide an engine.
 docker:
 	@bash scripts/docker-engine.sh
+
+# Never fails: the script warns and exits 0 when it cannot provide /usr/bin/chromium (the browser
+# tests then skip locally and fail under CI=true).
+chromium:
+	@bash scripts/chromium.sh
 
 # The plug-in base image (debootstrap + docker import, about a minute, needs root and an engine);
 # skipped when it exists. Never fails here: without it the Docker tests skip (and fail under CI=true).

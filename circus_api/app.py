@@ -13,7 +13,7 @@ from pymongo import AsyncMongoClient
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from blob_store import create_blob_store
 from circus_api.context import RequestContext
@@ -33,12 +33,14 @@ from circus_api.routes import (
     plugins,
     preferences,
     projects,
+    rs,
     series,
     series_upload,
     status,
     tasks,
     tokens,
     users,
+    viewer_test,
 )
 from circus_api.routes.admin import groups as admin_groups
 from circus_api.routes.admin import job_manager as admin_job_manager
@@ -54,6 +56,8 @@ from circus_api.services import tasks as task_service
 from circus_api.services.plugin_displays import DisplayCache
 from circus_api.settings import Settings
 from circus_api.tasks.broker import install_broker
+from circus_api.web import web_routes
+from circus_api.web.page import not_found_page, wants_html
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +135,14 @@ def create_app(settings: Settings) -> Starlette:
     login_routes = [r for r in routes if r.path == "/login"]
     app = Starlette(
         debug=False,
-        routes=[ApiRouter("/api", routes, claim_prefix=True), ApiRouter("", login_routes, claim_prefix=False)],
+        routes=[
+            ApiRouter("/api", routes, claim_prefix=True),
+            ApiRouter("", login_routes, claim_prefix=False),
+            # the image viewer's pixels: CIRCUS RS's mount, authenticated like /api
+            ApiRouter("/rs", rs.ROUTES, claim_prefix=True),
+            *([ApiRouter("", viewer_test.ROUTES, claim_prefix=False)] if settings.debug else []),
+            *web_routes(),  # the web UI's pages and /static, at paths the API does not use
+        ],
         middleware=[Middleware(CorsHeaders, origin=settings.cors_origin)],
         lifespan=lifespan,
         exception_handlers={404: _not_found, 405: _not_found},
@@ -140,5 +151,7 @@ def create_app(settings: Settings) -> Starlette:
     return app
 
 
-async def _not_found(request: Request, exc: Exception) -> JSONResponse:
+async def _not_found(request: Request, exc: Exception) -> Response:
+    if wants_html(request):
+        return await not_found_page(request)
     return JSONResponse({"error": "Not found"}, status_code=404)

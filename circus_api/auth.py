@@ -2,31 +2,49 @@
 
 Passwords are PHP-compatible bcrypt hashes (`$2y$`); hashing and checking run in a thread so the
 event loop never waits on them.
+
+The web UI (circus_api/web) signs in through the same credential check and holds an ordinary
+session token in the HttpOnly cookie `circus_session`. `/api` accepts that cookie when a request
+has no Authorization header; such a request that changes state (POST, PUT, PATCH, DELETE) must
+carry `X-CSRF-Token: csrf_token(secret, access token)`, the hex HMAC-SHA256 of the access token
+under the installation's secret (server parameter `_webSecret`, shared by every API node).
+Cookie sessions slide: while the user is active the access token's expiry moves forward, never
+past its refresh token's (14 days after sign-in).
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
+import hmac
 from typing import Any
 from urllib.parse import parse_qs
 
 import anyio.to_thread
 import bcrypt
 from pymongo.asynchronous.database import AsyncDatabase
+from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from circus_api.context import RequestContext
 from circus_api.db import onetime_urls, tokens, users
 from circus_api.db.documents import utcnow
 from circus_api.db.ids import new_ulid, random_hex40
-from circus_api.errors import CircusError, Unauthorized
+from circus_api.errors import CircusError, Forbidden, Unauthorized
 from circus_api.privileges import Privileges, compute_privileges
+from circus_api.services import server_params
 
 CLIENT_ID = "circus-front"
 ACCESS_TOKEN_LIFETIME = dt.timedelta(hours=1)
 REFRESH_TOKEN_LIFETIME = dt.timedelta(days=14)
 PERMANENT_EXPIRY = dt.datetime(2100, 12, 31)
+SESSION_COOKIE = "circus_session"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_ERROR = "Missing or invalid CSRF token."
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# a cookie session's expiry is written at most once per this interval (not on every request)
+SESSION_EXTEND_EVERY = dt.timedelta(minutes=5)
 
 
 class OAuthError(CircusError):
@@ -65,13 +83,18 @@ async def check_password(password: str, hashed: str) -> bool:
 
 
 async def authenticate(ctx: RequestContext) -> tuple[dict[str, Any], Privileges]:
-    """The user behind the request's bearer token, with privileges recomputed from the database."""
+    """The user behind the request's bearer token (or web session cookie), with privileges
+    recomputed from the database."""
     if ctx.settings.fix_user:
         user = await users.find(ctx.db, ctx.settings.fix_user)
         if user is None:
             raise Unauthorized("Invalid token: the fixed user does not exist")
         return user, await compute_privileges(ctx.db, user)
     header = ctx.request.headers.get("authorization", "")
+    cookie = ctx.request.cookies.get(SESSION_COOKIE, "")
+    if not header and cookie:
+        user = await _cookie_user(ctx, cookie)
+        return user, await compute_privileges(ctx.db, user)
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Unauthorized request: no authentication given")
@@ -86,16 +109,75 @@ async def authenticate(ctx: RequestContext) -> tuple[dict[str, Any], Privileges]
     return user, await compute_privileges(ctx.db, user)
 
 
-async def issue_session_token(ctx: RequestContext, user: dict[str, Any]) -> dict[str, Any]:
+async def _cookie_user(ctx: RequestContext, access_token: str) -> dict[str, Any]:
+    user = await session_user(ctx.db, access_token)
+    if user is None:
+        raise Unauthorized("Invalid token: access token is invalid or has expired")
+    if ctx.request.method not in SAFE_METHODS:
+        expected = csrf_token(await installation_secret(ctx.request, ctx.db), access_token)
+        if not hmac.compare_digest(ctx.request.headers.get(CSRF_HEADER, ""), expected):
+            raise Forbidden(CSRF_ERROR)
+    return user
+
+
+# ---- web sessions (the cookie of circus_api/web) -----------------------------------------------
+
+
+async def check_credentials(db: AsyncDatabase, username: str, password: str) -> dict[str, Any] | None:
+    """The user a login ID (or e-mail) and password name, as the OAuth password grant checks them:
+    a one-time string works as both; a disabled account never signs in."""
+    user = await _user_for_password(db, username, password)
+    if user is None or user.get("loginEnabled") is False:
+        return None
+    return user
+
+
+async def session_user(db: AsyncDatabase, access_token: str) -> dict[str, Any] | None:
+    """The user of a live session token, sliding its expiry forward (at most once per
+    SESSION_EXTEND_EVERY, never past the refresh token's expiry); None when invalid or expired."""
+    row = await tokens.find_by_access_token(db, access_token)
+    now = utcnow()
+    if row is None or (row.get("accessTokenExpiresAt") and row["accessTokenExpiresAt"] < now):
+        return None
+    user = await users.find(db, row["userId"])
+    if user is None or user.get("loginEnabled") is False:
+        return None
+    if row.get("permanentTokenId") is None:
+        wanted = min(now + ACCESS_TOKEN_LIFETIME, row["refreshTokenExpiresAt"])
+        if wanted - row["accessTokenExpiresAt"] >= SESSION_EXTEND_EVERY:
+            await tokens.extend_access(db, access_token, wanted)
+    return user
+
+
+async def end_session(db: AsyncDatabase, access_token: str) -> None:
+    """Sign one browser out: its session token stops working at once."""
+    await tokens.delete_session(db, access_token)
+
+
+def csrf_token(secret: str, access_token: str) -> str:
+    return hmac.new(secret.encode(), access_token.encode(), hashlib.sha256).hexdigest()
+
+
+async def installation_secret(request: Request, db: AsyncDatabase) -> str:
+    """The `_webSecret` server parameter, read once per process and kept on the app state."""
+    state = request.app.state
+    secret: str | None = getattr(state, "web_secret", None)
+    if secret is None:
+        secret = await server_params.web_secret(db)
+        state.web_secret = secret
+    return secret
+
+
+async def issue_session_token(db: AsyncDatabase, user: dict[str, Any], ip: str) -> dict[str, Any]:
     now = utcnow()
     access, refresh = random_hex40(), random_hex40()
     await tokens.insert(
-        ctx.db,
+        db,
         tokens.new_token_document(
             user["userEmail"], access, now + ACCESS_TOKEN_LIFETIME, refresh, now + REFRESH_TOKEN_LIFETIME
         ),
     )
-    await users.record_login(ctx.db, user["userEmail"], now, client_ip(ctx))
+    await users.record_login(db, user["userEmail"], now, ip)
     return {
         "access_token": access,
         "token_type": "Bearer",
@@ -115,11 +197,11 @@ async def issue_permanent_token(db: AsyncDatabase, user_email: str, description:
     return {"tokenId": token_id, "accessToken": access}
 
 
-def client_ip(ctx: RequestContext) -> str:
-    forwarded = ctx.request.headers.get("x-forwarded-for")
+def client_ip(request: Request) -> str:
+    forwarded = request.headers.get("x-forwarded-for")
     if forwarded:
         return forwarded.split(",")[0].strip()
-    return ctx.request.client.host if ctx.request.client else ""
+    return request.client.host if request.client else ""
 
 
 # ---- the token endpoint ----------------------------------------------------------------------
@@ -145,14 +227,14 @@ def _required(form: dict[str, str], name: str) -> str:
     return form[name]
 
 
-async def _user_for_password(ctx: RequestContext, username: str, password: str) -> dict[str, Any] | None:
+async def _user_for_password(db: AsyncDatabase, username: str, password: str) -> dict[str, Any] | None:
     # a one-time string is sent as both username and password (spec 1.4)
-    if await onetime_urls.exists(ctx.db, password):
+    if await onetime_urls.exists(db, password):
         if username != password:
             return None
-        entry = await onetime_urls.take(ctx.db, password)
-        return await users.find(ctx.db, entry["userEmail"]) if entry else None
-    candidates = await users.find_by_email_or_login(ctx.db, username)
+        entry = await onetime_urls.take(db, password)
+        return await users.find(db, entry["userEmail"]) if entry else None
+    candidates = await users.find_by_email_or_login(db, username)
     if not candidates:
         await check_password("x", "")  # keep the timing of unknown users close to known ones
         return None
@@ -179,8 +261,8 @@ async def token_endpoint(ctx: RequestContext) -> JSONResponse:
     grant_type = _required(form, "grant_type")
     if grant_type == "password":
         username, password = _required(form, "username"), _required(form, "password")
-        user = await _user_for_password(ctx, username, password)
-        if user is None or user.get("loginEnabled") is False:
+        user = await check_credentials(ctx.db, username, password)
+        if user is None:
             raise OAuthError("Invalid grant: user credentials are invalid")
     elif grant_type == "refresh_token":
         row = await tokens.take_by_refresh_token(ctx.db, _required(form, "refresh_token"))
@@ -193,6 +275,6 @@ async def token_endpoint(ctx: RequestContext) -> JSONResponse:
             raise OAuthError("Invalid grant: refresh token is invalid")
     else:
         raise OAuthError("Unsupported grant type: `grant_type` is invalid")
-    body = await issue_session_token(ctx, user)
+    body = await issue_session_token(ctx.db, user, client_ip(ctx.request))
     return JSONResponse(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 

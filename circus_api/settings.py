@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 DEFAULT_DATABASE = "circus-api"
+DEFAULT_JOB_POLL_SECONDS = 0.25
 
 
 class SettingsError(ValueError):
@@ -92,7 +93,9 @@ class Settings:
     job_lease_seconds: float = 30.0
     job_max_attempts: int = 3
     job_work_dir: Path = Path("var/jobs")
-    job_poll_seconds: float = 1.0
+    # how often an idle manager looks at the queue: a new job waits half of it on average (CIRCUS:
+    # 1 s, which alone cost a no-op job 0.5-0.6 s, bench/jobs.py); each look is 2-3 small queries
+    job_poll_seconds: float = DEFAULT_JOB_POLL_SECONDS
     job_stop_grace_seconds: float = 10.0  # SIGTERM: running jobs get this long, then go back to the queue
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -137,7 +140,7 @@ class Settings:
             job_lease_seconds=_float(env, "CIRCUS_JOB_LEASE_SECONDS", 30.0),
             job_max_attempts=_int(env, "CIRCUS_JOB_MAX_ATTEMPTS", 3),
             job_work_dir=directory("CIRCUS_JOB_WORK_DIR", "jobs"),
-            job_poll_seconds=_float(env, "CIRCUS_JOB_POLL_SECONDS", 1.0),
+            job_poll_seconds=_float(env, "CIRCUS_JOB_POLL_SECONDS", DEFAULT_JOB_POLL_SECONDS),
             job_stop_grace_seconds=_float(env, "CIRCUS_JOB_STOP_GRACE_SECONDS", 10.0),
         )
 

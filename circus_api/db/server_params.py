@@ -22,6 +22,14 @@ async def find(db: AsyncDatabase, key: str) -> tuple[bool, Any]:
     return (doc is not None, doc.get("value") if doc else None)
 
 
+async def insert_if_missing(db: AsyncDatabase, key: str, value: Any) -> None:
+    """Store `value` unless the key exists (concurrent callers agree on the first one stored)."""
+    now = utcnow()
+    await db[COLLECTION].update_one(
+        {"key": key}, {"$setOnInsert": {"value": value, "createdAt": now, "updatedAt": now}}, upsert=True
+    )
+
+
 async def upsert(db: AsyncDatabase, key: str, value: Any) -> None:
     now = utcnow()
     await db[COLLECTION].update_one(

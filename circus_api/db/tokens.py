@@ -24,6 +24,18 @@ async def take_by_refresh_token(db: AsyncDatabase, refresh_token: str) -> dict[s
     )
 
 
+async def extend_access(db: AsyncDatabase, access_token: str, until: dt.datetime) -> None:
+    """Move a session's access-token expiry (the web UI's sliding session)."""
+    await db[COLLECTION].update_one(
+        {"accessToken": access_token, "permanentTokenId": None}, {"$set": {"accessTokenExpiresAt": until}}
+    )
+
+
+async def delete_session(db: AsyncDatabase, access_token: str) -> None:
+    """Delete one session token (signing out of one browser); permanent tokens are never touched."""
+    await db[COLLECTION].delete_one({"accessToken": access_token, "permanentTokenId": None})
+
+
 async def insert(db: AsyncDatabase, token: dict[str, Any]) -> None:
     await db[COLLECTION].insert_one(stamped(token))
 

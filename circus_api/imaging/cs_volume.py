@@ -11,11 +11,13 @@ import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from pydicom.datadict import tag_for_keyword
+from pydicom.datadict import DicomDictionary, dictionary_VR, tag_for_keyword
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
+from pydicom.tag import BaseTag
 
 from circus_api.imaging.dicom_reading import lenient_values
-from circus_api.imaging.dicom_values import element_value, element_vr, tag_key
+from circus_api.imaging.dicom_values import JsonValue, element_value, element_vr, tag_key
 from circus_api.imaging.mhd import mhd_header
 from circus_api.imaging.volumes import VolumeGeometry, iter_slices, volume_geometry
 
@@ -45,28 +47,60 @@ PERSONAL_TAGS = frozenset(tag_for_keyword(keyword) for keyword in PERSONAL_KEYWO
 JsonObject = dict[str, object]
 
 
-def dataset_json(ds: Dataset, *, include_private: bool = False) -> JsonObject:
+def dataset_json(
+    ds: Dataset, *, include_private: bool = False, cache: dict[tuple[object, ...], JsonValue | None] | None = None
+) -> JsonObject:
     """One dataset as `{"gggg,eeee": value}`; binary, empty, group-length and personal elements
-    are left out, private ones too unless asked for."""
+    are left out, private ones too unless asked for.
+
+    `cache` (shared by the slices of one series) keeps converted values by their raw bytes: most
+    elements of a series are the same in every slice, and pydicom's conversion was the larger
+    part of a job's input preparation."""
     out: JsonObject = {}
-    for elem in ds:
-        tag = elem.tag
+    charset = str(ds.get("SpecificCharacterSet") or "") if cache is not None else ""
+    for tag in sorted(ds.keys()):
         if tag.element == 0 or tag in PERSONAL_TAGS or (tag.is_private and not include_private):
             continue
-        if element_vr(elem) == "SQ":
+        key = _cache_key(tag, ds.get_item(tag), charset) if cache is not None else None
+        if key is not None and cache is not None and key in cache:
+            cached = cache[key]
+            if cached is not None:
+                out[tag_key(tag)] = list(cached) if isinstance(cached, list) else cached
+            continue
+        elem = ds[tag]
+        if element_vr(elem) == "SQ":  # nested items inherit the character set: not cached
             out[tag_key(tag)] = [dataset_json(item, include_private=include_private) for item in elem.value]
             continue
         value = element_value(elem)
+        if key is not None and cache is not None:
+            cache[key] = list(value) if isinstance(value, list) else value
         if value is not None:
             out[tag_key(tag)] = value
     return out
 
 
+def _cache_key(tag: BaseTag, raw: object, charset: str) -> tuple[object, ...] | None:
+    """What a still unconverted element's value depends on, or None when that is not all known:
+    an implicit VR that is private, unknown or ambiguous (`US or SS` follows other elements),
+    or UN (pydicom may read it as the tag's dictionary VR, ambiguous ones included)."""
+    if not isinstance(raw, RawDataElement) or raw.value is None:
+        return None
+    vr = raw.VR
+    if vr is None:
+        if tag.is_private or tag not in DicomDictionary:
+            return None
+        vr = dictionary_VR(tag)
+    if vr in ("SQ", "UN") or " or " in vr:
+        return None
+    return (int(tag), vr, raw.value, raw.is_implicit_VR, raw.is_little_endian, charset)
+
+
 def cs_volume_json(datasets: Iterable[Dataset], *, include_private: bool = False) -> JsonObject:
     """`{"common": {...}, "unique": [{...}, ...]}`: tags equal in every slice go to common,
     the rest to one object per slice (in slice order)."""
+    cache: dict[tuple[object, ...], JsonValue | None] = {}
     with lenient_values():
-        slices = [dataset_json(ds, include_private=include_private) for ds in datasets]
+        slices = [dataset_json(ds, include_private=include_private, cache=cache) for ds in datasets]
     if not slices:
         return {"common": {}, "unique": []}
     first = slices[0]

@@ -13,22 +13,37 @@ direction column pointing from it towards the next one.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from pydicom.dataset import Dataset
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from circus_api.imaging.dicom_files import image_numbers, image_path
 from circus_api.imaging.dicom_reading import lenient_values, read_dataset
 from circus_api.imaging.dicom_values import element_value
 from circus_api.imaging.errors import DicomReadError, VolumeError
-from circus_api.imaging.pixels import native_pixel_type, slice_pixels
+from circus_api.imaging.pixels import native_pixel_type, native_slice_pixels, slice_pixels
 from circus_api.imaging.ranges import pvd_image_numbers
 
 Selection = Mapping[str, object] | Sequence[int] | None
 Vector = tuple[float, float, float]
+_PIXEL_DATA_TAG = b"\xe0\x7f\x10\x00"  # (7FE0,0010), little endian
+_UNDEFINED_LENGTH = 0xFFFFFFFF
+
+
+@dataclass(frozen=True)
+class PixelDataLocation:
+    """Where the header pass found an uncompressed Pixel Data value, and which file it was: the
+    pixel pass then reads just those bytes instead of parsing the file again."""
+
+    offset: int  # of the value, past the element header
+    length: int
+    file: tuple[int, int, int, int]  # st_dev, st_ino, st_size, st_mtime_ns
 
 
 @dataclass(frozen=True)
@@ -40,6 +55,7 @@ class SliceHeader:
     slice_location: float | None
     rows: int
     columns: int
+    pixel_data: PixelDataLocation | None = None
 
 
 @dataclass(frozen=True)
@@ -85,13 +101,18 @@ def selected_image_numbers(
 
 def read_slice_header(root: Path, series_uid: str, image_number: int, *, use_hash: bool = False) -> SliceHeader:
     path = image_path(root, series_uid, image_number, use_hash=use_hash)
-    with lenient_values():
+    try:
+        fp = open(path, "rb")  # noqa: SIM115 (closed below)
+    except FileNotFoundError as exc:
+        raise VolumeError(f"image {image_number} not found") from exc
+    except OSError as exc:
+        raise VolumeError(f"image {image_number}: unreadable DICOM file: {exc}") from exc
+    with fp, lenient_values():
         try:
-            ds = read_dataset(path, stop_before_pixels=True)
+            ds = read_dataset(fp, stop_before_pixels=True)
         except DicomReadError as exc:
-            if not path.exists():
-                raise VolumeError(f"image {image_number} not found") from exc
             raise VolumeError(f"image {image_number}: {exc}") from exc
+        pixel_data = _pixel_data_location(ds, fp)
         position = _numbers(ds, "ImagePositionPatient", 3)
         location = _numbers(ds, "SliceLocation", 1)
         rows, columns = _numbers(ds, "Rows", 1), _numbers(ds, "Columns", 1)
@@ -105,7 +126,32 @@ def read_slice_header(root: Path, series_uid: str, image_number: int, *, use_has
             slice_location=location[0] if location else None,
             rows=int(rows[0]),
             columns=int(columns[0]),
+            pixel_data=pixel_data,
         )
+
+
+def _pixel_data_location(ds: Dataset, fp: BinaryIO) -> PixelDataLocation | None:
+    """The Pixel Data value that follows the header just read (pydicom leaves the file at the
+    element it stopped before), when it is uncompressed little-endian data of defined length."""
+    syntax = ds.file_meta.get("TransferSyntaxUID") if hasattr(ds, "file_meta") else None
+    if syntax not in (ExplicitVRLittleEndian, ImplicitVRLittleEndian):
+        return None  # deflated, big endian, encapsulated: the file is parsed again
+    start = fp.tell()
+    head = fp.read(12)
+    if head[:4] != _PIXEL_DATA_TAG:
+        return None
+    if syntax == ExplicitVRLittleEndian:
+        if len(head) < 12 or head[4:6] not in (b"OW", b"OB") or head[6:8] != b"\0\0":
+            return None
+        length, size = int.from_bytes(head[8:12], "little"), 12
+    else:
+        if len(head) < 8:
+            return None
+        length, size = int.from_bytes(head[4:8], "little"), 8
+    if length == _UNDEFINED_LENGTH:
+        return None
+    st = os.fstat(fp.fileno())
+    return PixelDataLocation(start + size, length, (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns))
 
 
 def volume_geometry(
@@ -151,18 +197,41 @@ def volume_geometry(
 def iter_slices(root: Path, series_uid: str, geometry: VolumeGeometry, *, use_hash: bool = False) -> Iterator[Slice]:
     """The slices of `geometry`, in order, each read and decoded only when asked for."""
     rows, columns = geometry.size[1], geometry.size[0]
-    for number in geometry.image_numbers:
+    for number, header in zip(geometry.image_numbers, geometry.headers, strict=True):
         path = image_path(root, series_uid, number, use_hash=use_hash)
-        with lenient_values():
-            try:
-                ds = read_dataset(path)
-            except DicomReadError as exc:
-                raise VolumeError(f"image {number}: {exc}") from exc
-            pixels = slice_pixels(ds, geometry.pixel_type)
+        pixels = _known_pixels(path, header, geometry.pixel_type)
+        if pixels is None:  # anything but plain uncompressed data, or the file changed: parse it
+            with lenient_values():
+                try:
+                    ds = read_dataset(path)
+                except DicomReadError as exc:
+                    raise VolumeError(f"image {number}: {exc}") from exc
+                pixels = slice_pixels(ds, geometry.pixel_type)
         if pixels.shape != (rows, columns):
             # the file changed since the headers were read (a re-upload)
             raise VolumeError(f"image {number} has shape {pixels.shape}, expected {(rows, columns)}")
         yield Slice(number, pixels)
+
+
+def _known_pixels(path: Path, header: SliceHeader, pixel_type: np.dtype) -> np.ndarray | None:
+    """The slice from the bytes the header pass located, if the file is still the one it read
+    (stored images are replaced by rename, never rewritten in place); None otherwise."""
+    location = header.pixel_data
+    if location is None:
+        return None
+    try:
+        with open(path, "rb") as fp:
+            st = os.fstat(fp.fileno())
+            if (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) != location.file:
+                return None
+            fp.seek(location.offset)
+            data = fp.read(location.length)
+    except OSError:
+        return None
+    if len(data) != location.length:
+        return None
+    with lenient_values():
+        return native_slice_pixels(header.dataset, data, pixel_type)
 
 
 def build_volume(

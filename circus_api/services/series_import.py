@@ -11,8 +11,11 @@ it, so the rules live here once:
   cannot be imported (unparseable, no pixel data, missing UIDs, truncated, unsafe archive member,
   archive over the limits) is rejected while the other entries of the upload go on, and the
   source file that held it is kept in the quarantine;
-- the image goes into the repository under a temporary name and is renamed into place, then the
-  series document is inserted or its `images` grows, in a transaction (spec 5.8).
+- the image goes into the repository under a temporary name and is renamed into place; the images
+  stored are then recorded per series, up to `_BATCH_IMAGES` at a time and at the latest before
+  the last source's progress report: one transaction per series inserts the series document (from
+  its first image) or grows its `images` by all the new numbers at once (spec 5.8). When that
+  fails, the stored images whose numbers the series does not list are removed.
 
 Parsing, anonymizing and writing run in a worker thread, never on the event loop.
 """
@@ -38,14 +41,14 @@ from pymongo.errors import DuplicateKeyError
 
 from circus_api.db import series
 from circus_api.db.ids import new_ulid
-from circus_api.db.transactions import lock, with_transaction
+from circus_api.db.transactions import with_transaction
 from circus_api.errors import BadRequest, Forbidden
 from circus_api.imaging import dicom_files
 from circus_api.imaging.anonymize import anonymize as anonymize_file
 from circus_api.imaging.dicom_import import ParsedInstance, parameters, parse_dicom
 from circus_api.imaging.dicom_reading import has_dicm_prefix, lenient_values, read_dataset
 from circus_api.imaging.errors import DicomImportError, ImagingError
-from circus_api.imaging.ranges import add_number, first_segment, format_range, range_contains
+from circus_api.imaging.ranges import first_segment, format_range, format_segments, parse_segments, range_contains
 from circus_api.imaging.upload_archive import EntryKind, UploadEntry, UploadLimits, iter_upload_entries
 from circus_api.privileges import Privileges
 from circus_api.services import quarantine, tasks
@@ -61,6 +64,7 @@ BROKEN_FILE = "Error while importing a DICOM file. This may mean the uploaded fi
 # zip (local header, spanned, empty) and gzip; upload_archive tells them apart the same way
 _ARCHIVE_MAGICS = (b"PK\x03\x04", b"PK\x07\x08", b"PK\x05\x06", b"\x1f\x8b")
 _UPSERT_ATTEMPTS = 5
+_BATCH_IMAGES = 50  # stored images recorded together (one transaction per series)
 _MESSAGE_REJECTIONS = 10
 
 
@@ -129,19 +133,55 @@ async def import_sources(
     report = _Reporter(progress, len(sources))
     # one map per import: every file of an anonymized upload gets the same new series/study UIDs
     uid_map: dict[str, str] = {}
-    for source in sources:
-        rejections, readable = await _import_source(
-            db, settings, options, source, limits, uid_map, summary, report
-        )
-        summary.files += 1
-        summary.rejected.extend(rejections)
-        if rejections and readable:
-            uploader = Uploader(options.uploader, options.domain, options.task_id)
-            summary.quarantined.append(await quarantine.keep(
-                settings.quarantine_dir, source.path, source.name, rejections, uploader, source.disposable
-            ))
-        await report(summary)
+    pending = _PendingImages(db, settings, options.domain)
+    try:
+        for index, source in enumerate(sources):
+            rejections, readable = await _import_source(
+                db, settings, options, source, limits, uid_map, summary, report, pending
+            )
+            summary.files += 1
+            summary.rejected.extend(rejections)
+            if rejections and readable:
+                uploader = Uploader(options.uploader, options.domain, options.task_id)
+                summary.quarantined.append(await quarantine.keep(
+                    settings.quarantine_dir, source.path, source.name, rejections, uploader, source.disposable
+                ))
+            if index == len(sources) - 1:
+                await pending.record()  # everything is in the series documents before the last report
+            await report(summary)
+        await pending.record()
+    except BaseException:
+        await pending.discard()
+        raise
     return summary
+
+
+class _PendingImages:
+    """Images stored in the repository and not recorded yet, grouped per series (first seen first)."""
+
+    def __init__(self, db: AsyncDatabase, settings: Settings, domain: str) -> None:
+        self.db, self.settings, self.domain = db, settings, domain
+        self.by_series: dict[str, list[ParsedInstance]] = {}
+        self.count = 0
+
+    def add(self, parsed: ParsedInstance) -> None:
+        self.by_series.setdefault(parsed.series_uid, []).append(parsed)
+        self.count += 1
+
+    async def record(self) -> None:
+        """One transaction per series; a recorded series leaves the pending ones at once."""
+        while self.by_series:
+            uid, instances = next(iter(self.by_series.items()))
+            await _upsert_series(self.db, uid, instances, self.domain, self.settings.transaction_max_commit_ms)
+            del self.by_series[uid]
+            self.count -= len(instances)
+
+    async def discard(self) -> None:
+        """Remove the stored images no series document lists (best effort: something failed)."""
+        pending, self.by_series, self.count = self.by_series, {}, 0
+        for uid, instances in pending.items():
+            await _discard_unrecorded_images(self.db, self.settings.dicom_dir, uid,
+                                             [parsed.instance_number for parsed in instances])
 
 
 @dataclass(frozen=True)
@@ -163,6 +203,7 @@ async def _import_source(
     uid_map: dict[str, str],
     summary: ImportSummary,
     report: _Reporter,
+    pending: _PendingImages,
 ) -> tuple[list[Rejection], bool]:
     """The source's rejected entries, and whether the source could be read at all."""
     try:
@@ -184,7 +225,9 @@ async def _import_source(
             elif isinstance(outcome, _Skipped):
                 summary.skipped.append(outcome.name)
             else:
-                await _record(db, settings, outcome.parsed, options.domain)
+                pending.add(outcome.parsed)
+                if pending.count >= _BATCH_IMAGES:
+                    await pending.record()
                 summary.imported += 1
                 if outcome.parsed.series_uid not in summary.series_uids:
                     summary.series_uids.append(outcome.parsed.series_uid)
@@ -239,30 +282,28 @@ def _anonymized(data: bytes, uid_map: dict[str, str]) -> bytes:
         raise DicomImportError(f"cannot be de-identified ({exc})") from exc
 
 
-async def _record(db: AsyncDatabase, settings: Settings, parsed: ParsedInstance, domain: str) -> None:
-    """Insert the series or add the image number to it; undo the stored file if that fails."""
-    try:
-        await _upsert_series(db, parsed, domain, settings.transaction_max_commit_ms)
-    except BaseException:
-        await _discard_unrecorded_image(db, settings.dicom_dir, parsed)
-        raise
-
-
-async def _upsert_series(db: AsyncDatabase, parsed: ParsedInstance, domain: str, max_commit_ms: int) -> None:
-    uid, number = parsed.series_uid, parsed.instance_number
+async def _upsert_series(
+    db: AsyncDatabase, uid: str, instances: Sequence[ParsedInstance], domain: str, max_commit_ms: int
+) -> None:
+    """Insert the series from its first instance, or add all the instances' numbers to it."""
+    numbers = [parsed.instance_number for parsed in instances]
+    negative = [n for n in numbers if n < 0]
+    if negative:
+        raise ValueError(f"image numbers are non-negative, got {negative[0]}")
 
     async def upsert(session: AsyncClientSession) -> None:
-        # the pseudo-lock makes a concurrent import of the same series conflict and retry, so
-        # the read-modify-write of `images` below never loses a number
-        await lock(db, series.COLLECTION, {"seriesUid": uid}, session)
+        # no pseudo-lock needed: if a concurrent import changed `images` since this snapshot, the
+        # write below is a write conflict and the transaction is retried on the new value, so no
+        # number is lost (the lock's two extra writes of the series were half the upsert's cost)
         existing = await series.find(db, uid, session)
         if existing is None:
-            document = {"seriesUid": uid, **parsed.series_fields, "images": format_range([number]),
+            document = {"seriesUid": uid, **instances[0].series_fields, "images": format_range(numbers),
                         "domain": domain}
             await series.insert(db, document, session)
         else:
-            # spec 5.2: an existing series only gains the image number (domain, metadata stay)
-            images = add_number(existing.get("images") or "", number)
+            # spec 5.2: an existing series only gains the image numbers (domain, metadata stay)
+            current = existing.get("images") or ""
+            images = format_segments([*parse_segments(current), *((n, n) for n in numbers)])
             if images != existing.get("images"):
                 await series.set_images(db, uid, images, session)
 
@@ -276,16 +317,21 @@ async def _upsert_series(db: AsyncDatabase, parsed: ParsedInstance, domain: str,
                 raise
 
 
-async def _discard_unrecorded_image(db: AsyncDatabase, dicom_dir: Path, parsed: ParsedInstance) -> None:
-    """Remove a stored image that no series document lists (best effort: the database failed)."""
+async def _discard_unrecorded_images(db: AsyncDatabase, dicom_dir: Path, uid: str, numbers: list[int]) -> None:
+    """Remove stored images the series document does not list (best effort: the database failed)."""
     try:
-        existing = await series.find(db, parsed.series_uid)
+        existing = await series.find(db, uid)
         images = existing.get("images", "") if existing else ""
-        if existing is None or not _lists(images, parsed.instance_number):
-            path = dicom_files.image_path(dicom_dir, parsed.series_uid, parsed.instance_number)
-            await anyio.to_thread.run_sync(lambda: path.unlink(missing_ok=True))
+        paths = [dicom_files.image_path(dicom_dir, uid, number) for number in set(numbers)
+                 if existing is None or not _lists(images, number)]
+
+        def unlink() -> None:
+            for path in paths:
+                path.unlink(missing_ok=True)
+
+        await anyio.to_thread.run_sync(unlink)
     except Exception:
-        log.exception("stored image left after a failed import", extra={"series_uid": parsed.series_uid})
+        log.exception("stored images left after a failed import", extra={"series_uid": uid})
 
 
 def _lists(images: str, number: int) -> bool:

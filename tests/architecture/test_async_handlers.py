@@ -52,6 +52,18 @@ def test_async_route_handlers_await_or_are_allowed() -> None:
     assert offenders == []
 
 
+def test_async_web_page_handlers_await() -> None:
+    # page handlers that only render a template are plain `def`s (page() calls both kinds)
+    scanned = 0
+    offenders = []
+    for path in python_files("circus_api/web"):
+        source = path.read_text()
+        scanned += source.count("async def ")
+        offenders += [f"{relative(path)}:{name}" for name in handlers_that_await_nothing(source)]
+    assert scanned > 5, "the scan found too few handlers to mean anything"
+    assert offenders == []
+
+
 def test_the_guard_finds_a_handler_that_awaits_nothing() -> None:
     source = "async def blocking(ctx):\n    return sum(range(10))\n\nasync def fine(ctx):\n    await x()\n"
     assert handlers_that_await_nothing(source) == ["blocking"]

@@ -40,6 +40,11 @@ def test_route_modules_do_not_import_heavy_imaging_libraries() -> None:
     assert violations(("circus_api/routes",), ("pydicom", "SimpleITK", "numpy", "bcrypt")) == []
 
 
+def test_the_web_ui_calls_services_never_the_database_or_imaging() -> None:
+    forbidden = ("circus_api.db", "pymongo", "bson", "pydicom", "SimpleITK", "numpy", "bcrypt", "circus_api.imaging")
+    assert violations(("circus_api/web",), forbidden) == []
+
+
 def test_only_settings_reads_the_environment() -> None:
     readers = []
     for path in python_files("circus_api", "job_manager", "blob_store", "admin"):

@@ -135,6 +135,26 @@ async def test_a_job_is_claimed_run_and_settled(db: AsyncDatabase, jm_settings: 
     assert statuses == ["processing", "finished"]
 
 
+async def test_an_idle_manager_takes_a_new_job_within_its_default_poll(
+    db: AsyncDatabase, jm_settings: Settings, series_uid: str
+) -> None:
+    # bench/jobs.py (a): with CIRCUS's 1 s a no-op job waited ~0.5 s in the queue, the largest
+    # part of its overhead over a bare `docker run`
+    default = Settings.from_env({}).job_poll_seconds
+    assert default <= 0.25
+    await add_plugin(db)
+    waits = []
+    async with running(fake_daemon(replace(jm_settings, job_poll_seconds=default), db, FakeRunner())):
+        await asyncio.sleep(0.3)  # idle, somewhere in its pause
+        for n in range(3):
+            queued = time.monotonic()
+            await add_job(db, f"idle{n}", FAKE_PLUGIN, series_uid)
+            await wait_for_status(db, f"idle{n}", ("processing", "finished", "failed"))
+            waits.append(time.monotonic() - queued)
+            await wait_for_status(db, f"idle{n}")
+    assert max(waits) < default + 1.0, waits  # generous: a loaded CI machine
+
+
 async def test_an_unknown_plugin_fails_before_processing(
     db: AsyncDatabase, jm_settings: Settings, series_uid: str
 ) -> None:

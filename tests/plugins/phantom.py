@@ -8,6 +8,7 @@ the header comes from circus_api.imaging.mhd, voxels are little-endian int16 HU 
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -120,17 +121,31 @@ def write_input(directory: Path, volumes: Sequence[tuple[np.ndarray, tuple[float
         path.chmod(0o755 if path.is_dir() else 0o644)
 
 
-def write_dicom_series(dicom_dir: Path, phantom: Phantom) -> str:
-    """The phantom as a CT series in a DICOM repository, `<dicom_dir>/<series UID>/<8-digit
-    instance number>.dcm` (signed int16 HU); instance n is slice z = n - 1, so the PVD 1..N with
-    delta 1 gives back the phantom's voxel order. Returns the series UID."""
+def dicom_files(phantom: Phantom) -> tuple[str, dict[str, bytes]]:
+    """The phantom as a CT series of Part 10 files (signed int16 HU), `<8-digit instance
+    number>.dcm` -> bytes; returns (series UID, files). Instance n is slice z = n - 1, at
+    ImagePositionPatient z = (n - 1) * spacing z (feet to head as n grows), axial orientation;
+    so the PVD 1..N with delta 1 gives back the phantom's voxel order, and `auto` (most superior
+    slice first) gives N..1 with delta -1."""
     series_uid, study_uid, frame_uid = generate_uid(), generate_uid(), generate_uid()
-    folder = dicom_dir / series_uid
-    folder.mkdir(parents=True, exist_ok=True)
     nz, ny, nx = phantom.hu.shape
     sx, sy, sz = phantom.spacing
+    files = {}
     for z in range(nz):
         position = (-(nx - 1) * sx / 2, -(ny - 1) * sy / 2, z * sz)
         ds = _slice_dataset(study_uid, series_uid, frame_uid, z + 1, position, phantom.spacing, phantom.hu[z], True)
-        ds.save_as(folder / f"{z + 1:08d}.dcm", enforce_file_format=True)
-    return str(series_uid)
+        out = io.BytesIO()
+        ds.save_as(out, enforce_file_format=True)
+        files[f"{z + 1:08d}.dcm"] = out.getvalue()
+    return str(series_uid), files
+
+
+def write_dicom_series(dicom_dir: Path, phantom: Phantom) -> str:
+    """The phantom (`dicom_files`) written into a DICOM repository, `<dicom_dir>/<series UID>/`.
+    Returns the series UID."""
+    series_uid, files = dicom_files(phantom)
+    folder = dicom_dir / series_uid
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    return series_uid

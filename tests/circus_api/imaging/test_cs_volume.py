@@ -8,11 +8,13 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import SimpleITK as sitk
+from pydicom.data import get_charset_files, get_testdata_file
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
 from circus_api.imaging.cs_volume import cs_volume_json, dataset_json, write_cs_volume
 from circus_api.imaging.dicom_files import write_image
+from circus_api.imaging.dicom_reading import lenient_values
 from circus_api.imaging.volumes import build_volume
 from tests.circus_api.imaging.fixture_files import HEAD_FIRST_UID, fixture_files
 from tests.circus_api.imaging.synthetic import make_ct_series
@@ -41,6 +43,51 @@ def test_common_and_unique_tags_of_the_fixture_series() -> None:
         assert not PERSONAL_KEYS & part.keys()
         assert all(re.fullmatch(r"[0-9a-f]{4},[0-9a-f]{4}", key) for key in part)
     json.dumps(result)
+
+
+def without_cache(datasets: list[Dataset], include_private: bool) -> dict[str, object]:
+    """cs_volume_json as it was before values were cached by their raw bytes."""
+    with lenient_values():
+        slices = [dataset_json(ds, include_private=include_private) for ds in datasets]
+    common = {k: v for k, v in slices[0].items() if all(k in s and s[k] == v for s in slices)}
+    return {"common": common, "unique": [{k: v for k, v in s.items() if k not in common} for s in slices]}
+
+
+def reread(paths: list[Path] | list[str]) -> list[Dataset]:
+    return [pydicom.dcmread(path, stop_before_pixels=True) for path in paths]
+
+
+def test_values_cached_by_raw_bytes_are_the_values_converted_one_by_one(tmp_path: Path) -> None:
+    synthetic = make_ct_series(5, 8)
+    for number, data in synthetic.files.items():
+        (tmp_path / f"{number}.dcm").write_bytes(data)
+    series = [
+        fixture_files("head-first"),
+        fixture_files("foot-first"),
+        sorted(tmp_path.glob("*.dcm")),
+        # explicit and implicit VR, big endian, and every character set pydicom ships
+        [get_testdata_file(name) for name in ("CT_small.dcm", "MR_small.dcm", "MR_small_implicit.dcm",
+                                              "MR_small_bigendian.dcm")],
+        sorted(get_charset_files("*.dcm")),
+    ]
+    for paths in series:
+        for include_private in (False, True):
+            cached = cs_volume_json(reread(paths), include_private=include_private)
+            assert cached == without_cache(reread(paths), include_private), paths
+            json.dumps(cached)
+
+
+def test_the_same_bytes_in_two_character_sets_are_decoded_apart(tmp_path: Path) -> None:
+    files = make_ct_series(2, 8).files
+    paths = []
+    for number, charset in ((1, "ISO_IR 100"), (2, "ISO_IR 192")):
+        ds = pydicom.dcmread(io.BytesIO(files[number]))
+        ds.SpecificCharacterSet = charset
+        ds.StudyDescription = b"caf\xc3\xa9"  # stored as these bytes in both files
+        paths.append(tmp_path / f"{number}.dcm")
+        ds.save_as(paths[-1])
+    result = cs_volume_json(reread(paths))
+    assert [item["0008,1030"] for item in result["unique"]] == ["caf\u00c3\u00a9", "caf\u00e9"]
 
 
 def test_a_single_slice_has_everything_common() -> None:

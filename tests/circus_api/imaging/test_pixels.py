@@ -47,6 +47,24 @@ def test_ct_rescale_gives_hounsfield_units() -> None:
     assert hu.tolist() == [[-1024, 0], [700, 32767]]  # clipped to int16
 
 
+@pytest.mark.parametrize(
+    ("stored", "intercept", "expected"),
+    [
+        (np.array([[40000, 1024, 0]], np.uint16), -10000, [[30000, -8976, -10000]]),  # wraps through int16
+        (np.array([[60000, 50000]], np.uint16), -40000, [[20000, 10000]]),  # an intercept beyond int16
+        (np.array([[255, 0]], np.uint8), -1024, [[-769, -1024]]),
+        (np.array([[-128, 127]], np.int8), 32000, [[31872, 32127]]),
+        (np.array([[-32768, 32767]], np.int16), 0, [[-32768, 32767]]),
+        (np.array([[-32768, 0]], np.int16), -1, [[-32768, -1]]),  # one below int16: the clipping path
+    ],
+)
+def test_integer_rescales_are_exact_in_int16(stored: np.ndarray, intercept: int, expected: list) -> None:
+    ds = image(stored, RescaleSlope=1, RescaleIntercept=intercept)
+    hu = slice_pixels(ds, np.dtype("<i2"))
+    assert hu.dtype == np.dtype("<i2") and hu.flags.writeable
+    assert hu.tolist() == expected
+
+
 def test_a_fractional_rescale_is_rounded() -> None:
     stored = np.array([[0, 1], [2, 3]], dtype=np.uint16)
     ds = image(stored, RescaleSlope=0.5, RescaleIntercept=-1000.25)

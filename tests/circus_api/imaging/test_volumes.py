@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import numpy as np
+import pydicom
 import pytest
 import SimpleITK as sitk
+from pydicom.data import get_testdata_file
 
+from circus_api.imaging import volumes
 from circus_api.imaging.dicom_files import image_path
 from circus_api.imaging.errors import VolumeError
 from circus_api.imaging.volumes import (
@@ -146,6 +151,53 @@ def test_iter_slices_streams_one_slice_at_a_time(head_first_ct: Stored) -> None:
     assert next(slices).image_number == 2
     with pytest.raises(VolumeError, match="image 3"):
         next(slices)
+
+
+def test_the_pixel_pass_reads_only_the_pixel_bytes_the_header_pass_found(
+    foot_first_ct: Stored, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, series = foot_first_ct
+    geometry = volume_geometry(root, series.series_uid)
+    assert all(h.pixel_data is not None for h in geometry.headers)
+
+    def no_second_parse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the file was parsed again")
+
+    monkeypatch.setattr(volumes, "read_dataset", no_second_parse)
+    pixels = [piece.pixels for piece in iter_slices(root, series.series_uid, geometry)]
+    np.testing.assert_array_equal(np.stack(pixels), series.hu)
+    assert all(p.dtype == np.dtype("<i2") and p.flags.writeable for p in pixels)
+
+
+def test_an_image_replaced_after_the_header_pass_is_read_whole(head_first_ct: Stored) -> None:
+    root, series = head_first_ct
+    geometry = volume_geometry(root, series.series_uid, [1, 2])
+    # a re-upload replaces the file by rename (dicom_files.write_image): here a longer header
+    # moves the pixels, so the offset found by the header pass is no longer theirs
+    target = image_path(root, series.series_uid, 2)
+    ds = pydicom.dcmread(target)
+    ds.SeriesDescription = "replaced by a re-upload with a longer description"
+    replaced = (series.hu[1] + 10).astype(np.int16)
+    ds.PixelData = (replaced.astype(np.int32) + 1024).astype("<u2").tobytes()
+    temporary = target.with_suffix(".tmp")
+    ds.save_as(temporary)
+    os.replace(temporary, target)
+    assert target.stat().st_size > len(series.files[2])
+    pieces = list(iter_slices(root, series.series_uid, geometry))
+    np.testing.assert_array_equal(pieces[0].pixels, series.hu[0])
+    np.testing.assert_array_equal(pieces[1].pixels, replaced)
+
+
+def test_other_encodings_are_parsed_whole(repository: Path) -> None:
+    source = Path(get_testdata_file("MR_small_bigendian.dcm"))
+    ds = pydicom.dcmread(source)
+    folder = repository / str(ds.SeriesInstanceUID)
+    folder.mkdir()
+    shutil.copy(source, folder / "00000001.dcm")
+    geometry = volume_geometry(repository, str(ds.SeriesInstanceUID))
+    assert geometry.headers[0].pixel_data is None
+    (piece,) = iter_slices(repository, str(ds.SeriesInstanceUID), geometry)
+    np.testing.assert_array_equal(piece.pixels, ds.pixel_array)
 
 
 def test_every_other_slice_doubles_the_pitch(head_first_ct: Stored) -> None:

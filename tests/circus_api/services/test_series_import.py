@@ -136,6 +136,70 @@ async def test_concurrent_imports_of_one_series_lose_no_image_number(db: AsyncDa
     assert await db.series.count_documents({"seriesUid": HEAD_FIRST_UID}) == 1
 
 
+async def test_concurrent_multi_file_imports_of_one_series_lose_no_image_number(
+    db: AsyncDatabase, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(series_import, "_BATCH_IMAGES", 2)  # several transactions per import
+    files = fixture_bytes("head-first")
+    uploads = [[write(tmp_path / str(k), f"{n}.dcm", files[n]) for n in files if n % 3 == k] for k in range(3)]
+    summaries = await asyncio.gather(*(run_import(db, settings, sources) for sources in uploads))
+    assert sum(s.imported for s in summaries) == 10
+    assert (await series_doc(db, HEAD_FIRST_UID))["images"] == "1-10"
+    assert await db.series.count_documents({"seriesUid": HEAD_FIRST_UID}) == 1
+
+
+async def test_images_are_recorded_in_batches_with_unchanged_progress(
+    db: AsyncDatabase, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(series_import, "_BATCH_IMAGES", 4)
+    head, foot = fixture_bytes("head-first"), fixture_bytes("foot-first")
+    sources = [write(tmp_path, "head.zip", zip_bytes({f"{n}.dcm": d for n, d in head.items()})),
+               *(write(tmp_path / "foot", f"{n}.dcm", foot[n]) for n in (7, 2, 5))]
+    writes: list[str] = []
+    real_insert, real_set_images = series_import.series.insert, series_import.series.set_images
+
+    async def insert(db: AsyncDatabase, document: dict[str, Any], session: Any = None) -> None:
+        writes.append(f"insert {document['seriesUid']} {document['images']}")
+        await real_insert(db, document, session)
+
+    async def set_images(db: AsyncDatabase, uid: str, images: str, session: Any = None) -> None:
+        writes.append(f"set {uid} {images}")
+        await real_set_images(db, uid, images, session)
+
+    monkeypatch.setattr(series_import.series, "insert", insert)
+    monkeypatch.setattr(series_import.series, "set_images", set_images)
+    states: list[tuple[int, int, int]] = []
+
+    async def progress(state: series_import.ImportProgress) -> None:
+        states.append((state.files_done, state.files_total, state.imported))
+
+    summary = await series_import.import_sources(db, settings, OPTIONS, sources, progress)
+    assert (summary.imported, summary.files) == (13, 4)
+    assert states == [*((0, 4, n) for n in range(1, 11)), (1, 4, 10), (1, 4, 11), (2, 4, 11), (2, 4, 12),
+                      (3, 4, 12), (3, 4, 13), (4, 4, 13)]
+    assert writes == [f"insert {HEAD_FIRST_UID} 1-4", f"set {HEAD_FIRST_UID} 1-8", f"set {HEAD_FIRST_UID} 1-10",
+                      f"insert {FOOT_FIRST_UID} 2,7", f"set {FOOT_FIRST_UID} 2,5,7"]
+    assert (await series_doc(db, FOOT_FIRST_UID))["images"] == "2,5,7"
+
+
+async def test_a_failed_batch_removes_only_its_unrecorded_images(
+    db: AsyncDatabase, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(series_import, "_BATCH_IMAGES", 3)
+    files = fixture_bytes("head-first")
+    await run_import(db, settings, [write(tmp_path / "a", "5.dcm", files[5])])
+
+    async def set_images(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("database down")
+
+    monkeypatch.setattr(series_import.series, "set_images", set_images)
+    with pytest.raises(RuntimeError):
+        await run_import(db, settings, [write(tmp_path / "b", f"{n}.dcm", files[n]) for n in (1, 5, 2, 3)])
+    # 5 was listed before: its file stays; 1 and 2 were stored but not recorded; 3 never written
+    assert (await series_doc(db, HEAD_FIRST_UID))["images"] == "5"
+    assert dicom_files.image_numbers(settings.dicom_dir, HEAD_FIRST_UID) == [5]
+
+
 @pytest.mark.parametrize(
     ("make", "reason"),
     [

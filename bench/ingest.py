@@ -1,0 +1,422 @@
+"""Benchmark: importing one CT series over HTTP, the platform against Orthanc and against the disk.
+
+    .venv/bin/python bench/ingest.py [--slices 300] [--size 512] [--concurrency 4] [--batch 25] [--runs 1]
+                                     [--install-orthanc]
+
+Writes a synthetic 512x512x300 CT series (the tests' pydicom phantom) and, in one run, imports it
+
+- into the platform: embedded SecantusDB and Redis, the API under `circus serve --no-workers` and
+  one task worker under `circus worker` (1 process, 2 threads, as `circus up`) as subprocesses; a
+  user of a group with the upload domain logs in with `POST /api/login`, then the files go to
+  `POST /api/series/domain/:domain` (field `files`), once with one file per request and once in
+  batches of `--batch` files; the clock stops when every import task has sent its finish event on
+  `GET /api/tasks/report` (how the web UI waits) and the series document lists all images
+  (`images == "1-300"`). For information, also one file per request to `.../single`, which imports
+  before it answers, with no task;
+- into Orthanc (Debian's `orthanc` package), started here with a temporary configuration: HTTP on
+  a free port, no DICOM port, no authentication, storage in the temporary directory, fsync of each
+  stored file (its default, as the platform does). Orthanc 1.10 has no bind-address option: it
+  listens on all interfaces and, with `RemoteAccessAllowed: false`, answers loopback clients only.
+  `POST /instances`, one instance per request (its only way), until the last answer and its series
+  lists all instances;
+- with a plain loop, the machine's limit for this work: per file `pydicom.dcmread(...,
+  stop_before_pixels=True)`, sha1 of the bytes, write to a temporary file + fsync + rename, on the
+  same disk.
+
+Both servers get the same client: the files are read into memory first, and `--concurrency`
+requests are in flight at all times. The primary ratio compares equal request granularity (one file
+per request to the upload endpoint, same concurrency); the batched figure is printed beside it.
+Each system starts from an empty store for every run (the series is deleted between runs). Beside
+the wall-clock rates it prints the CPU time each import cost per instance (all server processes;
+the loop's own for the plain loop), which a shared machine disturbs much less. Not a test: nothing
+asserts, the targets are printed beside the figures.
+
+The script installs nothing, except Orthanc with `--install-orthanc` (apt-get, as root).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import io
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import ExitStack, asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pydicom
+from pymongo import AsyncMongoClient
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from admin import accounts  # noqa: E402
+from bench.export import child, cpu_seconds, descendants, wait_for_port  # noqa: E402
+from circus_api.embedded import EmbeddedMongo, EmbeddedRedis, free_port  # noqa: E402
+from tests.circus_api.imaging.synthetic import write_ct_series  # noqa: E402
+
+SERIES_UID = "1.2.826.0.1.3680043.8.498.99002"
+WARMUP_UID = "1.2.826.0.1.3680043.8.498.99003"
+DATABASE = "circus-bench"
+DOMAIN = "bench.example"
+USER, LOGIN, PASSWORD = "bench@example.com", "bench", "bench-password-1"
+INSTALL_COMMAND = ["apt-get", "install", "-y", "orthanc"]
+ORTHANC_TARGET = 2.0  # the platform at least 2x Orthanc's instances/s
+PLAIN_TARGET = 0.5  # and at least half the plain loop's
+
+Files = list[tuple[str, bytes]]
+
+
+# ---- Orthanc ---------------------------------------------------------------------------------------
+
+
+def orthanc_executable(install: bool) -> str:
+    """Debian's Orthanc binary; without it, the install command is printed and the script exits."""
+    found = shutil.which("Orthanc") or (os.access("/usr/sbin/Orthanc", os.X_OK) and "/usr/sbin/Orthanc") or None
+    if found:
+        return found
+    command = " ".join(INSTALL_COMMAND)
+    if not install:
+        sys.exit(f"Orthanc is not installed. Install Debian's package (as root):\n    {command}\n"
+                 "or run this script with --install-orthanc.")
+    if os.geteuid() != 0:
+        sys.exit(f"--install-orthanc needs root to run `{command}`.")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(INSTALL_COMMAND, check=True, env=env)
+    return orthanc_executable(install=False)
+
+
+@contextmanager
+def orthanc_server(executable: str, base: Path) -> Iterator[tuple[str, int]]:
+    """Orthanc on a free loopback port, storage in `base`; yields its URL and process ID."""
+    port = free_port()
+    config = {
+        "Name": "circus-bench",
+        "StorageDirectory": str(base / "storage"),
+        "IndexDirectory": str(base / "index"),
+        "HttpServerEnabled": True,
+        "HttpPort": port,
+        "RemoteAccessAllowed": False,  # loopback clients only
+        "AuthenticationEnabled": False,
+        "DicomServerEnabled": False,  # no DICOM port
+        "Plugins": [],
+        "WebDavEnabled": False,
+        "HttpCompressionEnabled": False,
+        "StorageCompression": False,
+        "SaveJobs": False,
+        "SyncStorageArea": True,  # the default: fsync each stored file, as the platform does
+    }
+    base.mkdir(parents=True, exist_ok=True)
+    config_path = base / "orthanc.json"
+    config_path.write_text(json.dumps(config))
+    log = base / "orthanc.log"
+    with open(log, "wb") as out:  # its log goes to a file, not to this script's output
+        proc = subprocess.Popen([executable, str(config_path)], stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/system", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"Orthanc did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.1)
+        yield url, proc.pid
+    finally:
+        stop(proc)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+# ---- the platform ----------------------------------------------------------------------------------
+
+
+async def create_account(mongo_url: str) -> None:
+    """A group that may upload to DOMAIN (and delete series between runs), and a user in it."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
+    try:
+        db = client[DATABASE]
+        group_id = await accounts.add_group(db, "bench", ["manageServer"], [DOMAIN])
+        await accounts.add_user(db, USER, LOGIN, PASSWORD, [group_id], "ingest benchmark")
+    finally:
+        await client.close()
+
+
+def log_in(url: str) -> str:
+    response = httpx.post(f"{url}/api/login", data={
+        "client_id": "circus-front", "client_secret": "bench", "grant_type": "password",
+        "username": LOGIN, "password": PASSWORD,
+    })
+    response.raise_for_status()
+    return str(response.json()["access_token"])
+
+
+# ---- the runs --------------------------------------------------------------------------------------
+
+
+async def in_flight(jobs: list[Any], concurrency: int, send: Callable[[Any], Awaitable[None]]) -> None:
+    """`send` every job, `concurrency` at a time (each sender takes the next job when it is done)."""
+    queue = iter(jobs)
+
+    async def sender() -> None:
+        for job in queue:
+            await send(job)
+
+    await asyncio.gather(*(sender() for _ in range(concurrency)))
+
+
+@asynccontextmanager
+async def task_events(api: httpx.AsyncClient) -> AsyncIterator[dict[str, str]]:
+    """The user's task events as they come: task ID -> "finish"/"error", filled in the background."""
+    ended: dict[str, str] = {}
+    subscribed = asyncio.Event()
+
+    async def listen() -> None:
+        async with api.stream("GET", "/tasks/report", timeout=None) as stream:
+            event = ""
+            async for line in stream.aiter_lines():
+                subscribed.set()  # the opening newline: subscribed from here on
+                if line.startswith("event:"):
+                    event = line.split(":", 1)[1].strip()
+                elif line.startswith("data:") and event in ("finish", "error"):
+                    ended[json.loads(line.split(":", 1)[1])["taskId"]] = event
+
+    listener = asyncio.create_task(listen())
+    await asyncio.wait({listener, asyncio.create_task(subscribed.wait())}, return_when=asyncio.FIRST_COMPLETED)
+    if listener.done():
+        listener.result()  # the stream failed: raise its error
+    try:
+        yield ended
+    finally:
+        listener.cancel()
+        await asyncio.gather(listener, return_exceptions=True)
+
+
+async def circus_once(url: str, token: str, files: Files, series_uid: str, concurrency: int, batch: int,
+                      single: bool = False) -> float:
+    """Seconds from the first upload until every task finished and the series lists every image.
+
+    `single`: one file per request to `.../single`, which imports before it answers (no task)."""
+    limits = httpx.Limits(max_connections=concurrency + 2)
+    async with httpx.AsyncClient(base_url=f"{url}/api", timeout=600, limits=limits,
+                                 headers={"Authorization": f"Bearer {token}"}) as api:
+        async with task_events(api) as ended:
+            task_ids: list[str] = []
+
+            async def upload(chunk: Files) -> None:
+                response = await api.post(f"/series/domain/{DOMAIN}" + ("/single" if single else ""), files=[
+                    ("files", (name, data, "application/dicom")) for name, data in chunk
+                ])
+                response.raise_for_status()
+                if not single:
+                    task_ids.append(response.json()["taskId"])
+
+            started = time.perf_counter()
+            await in_flight([files[i:i + batch] for i in range(0, len(files), batch)], concurrency, upload)
+            while not all(task_id in ended for task_id in task_ids):
+                await asyncio.sleep(0.005)
+            document = (await api.get(f"/series/{series_uid}")).json()
+            elapsed = time.perf_counter() - started
+        failed = [task_id for task_id in task_ids if ended[task_id] != "finish"]
+        if failed:
+            raise RuntimeError(f"import task failed: {(await api.get(f'/tasks/{failed[0]}')).json()}")
+        if document.get("images") != f"1-{len(files)}":
+            raise RuntimeError(f"the series lists images {document.get('images')!r}, not 1-{len(files)}")
+        (await api.delete(f"/series/{series_uid}")).raise_for_status()  # an empty store for the next run
+    return elapsed
+
+
+async def orthanc_once(url: str, files: Files, concurrency: int) -> float:
+    """Seconds from the first `POST /instances` until the series lists every instance."""
+    async with httpx.AsyncClient(base_url=url, timeout=600,
+                                 limits=httpx.Limits(max_connections=concurrency + 2)) as orthanc:
+        series_ids: set[str] = set()
+
+        async def store(item: tuple[str, bytes]) -> None:
+            response = await orthanc.post("/instances", content=item[1], headers={"Content-Type": "application/dicom"})
+            response.raise_for_status()
+            answer = response.json()
+            if answer.get("Status") != "Success":
+                raise RuntimeError(f"Orthanc did not store {item[0]}: {answer}")
+            series_ids.add(answer["ParentSeries"])
+
+        started = time.perf_counter()
+        await in_flight(files, concurrency, store)
+        (series_id,) = series_ids
+        instances = (await orthanc.get(f"/series/{series_id}")).json()["Instances"]
+        elapsed = time.perf_counter() - started
+        if len(instances) != len(files):
+            raise RuntimeError(f"Orthanc's series holds {len(instances)} instances, not {len(files)}")
+        (await orthanc.delete(f"/series/{series_id}")).raise_for_status()
+    return elapsed
+
+
+def plain_once(files: Files, target: Path) -> float:
+    """Seconds for the loop: parse the header, sha1, write + fsync + rename, file after file."""
+    target.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    for name, data in files:
+        dataset = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True)
+        digest = hashlib.sha1(data).hexdigest()
+        temp = target / f".{digest}.tmp"
+        with open(temp, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, target / f"{dataset.InstanceNumber:08d}-{name}")
+    elapsed = time.perf_counter() - started
+    shutil.rmtree(target)
+    return elapsed
+
+
+def read_series(folder: Path) -> Files:
+    return [(path.name, path.read_bytes()) for path in sorted(folder.iterdir())]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--slices", type=int, default=300)
+    parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--concurrency", type=int, default=4, help="requests in flight, for both servers")
+    parser.add_argument("--batch", type=int, default=25, help="files per request in the platform's batched run")
+    parser.add_argument("--runs", type=int, default=1, help="runs of each import (medians are printed)")
+    parser.add_argument("--install-orthanc", action="store_true",
+                        help="if Orthanc is missing, install Debian's package with apt-get (as root)")
+    args = parser.parse_args()
+    orthanc_exe = orthanc_executable(args.install_orthanc)
+    load_start = os.getloadavg()
+
+    with tempfile.TemporaryDirectory(prefix="circus-bench-") as temp, ExitStack() as stack:
+        base = Path(temp)
+        data = base / "data"
+        started = time.perf_counter()
+        write_ct_series(base / "series", args.slices, args.size, series_uid=SERIES_UID)
+        write_ct_series(base / "warmup", 8, 64, series_uid=WARMUP_UID)
+        files, warmup = read_series(base / "series"), read_series(base / "warmup")
+        size_mb = sum(len(d) for _, d in files) / 1e6
+        print(f"series: {args.size}x{args.size}x{args.slices} CT, {size_mb:.0f} MB, "
+              f"written in {time.perf_counter() - started:.1f} s; client concurrency {args.concurrency}")
+
+        mongo = stack.enter_context(EmbeddedMongo(base / "mongo"))
+        redis_server = stack.enter_context(EmbeddedRedis(base / "redis"))
+        asyncio.run(create_account(mongo.url))
+        port = free_port()
+        env = {**os.environ, "MONGO_URL": mongo.url, "CIRCUS_DB": DATABASE, "REDIS_URL": redis_server.url,
+               "CIRCUS_DATA_DIR": str(data), "CIRCUS_PORT": str(port)}
+        api_log = base / "api.log"
+        api_proc = stack.enter_context(child(["serve", "--no-workers"], env, api_log))
+        worker = stack.enter_context(child(["worker", "--processes", "1", "--threads", "2"], env, base / "worker.log"))
+        wait_for_port(port, api_proc, api_log)
+        circus_url = f"http://127.0.0.1:{port}"
+        token = log_in(circus_url)
+        orthanc_url, orthanc_pid = stack.enter_context(orthanc_server(orthanc_exe, base / "orthanc"))
+
+        # warm-up: imports in the worker, database clients, connections, page cache
+        asyncio.run(circus_once(circus_url, token, warmup, WARMUP_UID, args.concurrency, 1))
+        asyncio.run(circus_once(circus_url, token, warmup, WARMUP_UID, args.concurrency, 4))
+        asyncio.run(circus_once(circus_url, token, warmup, WARMUP_UID, args.concurrency, 1, single=True))
+        asyncio.run(orthanc_once(orthanc_url, warmup, args.concurrency))
+
+        # the processes whose CPU each import costs: API, worker, database, broker / Orthanc / none
+        servers = {
+            "API": [api_proc.pid, *descendants(api_proc.pid)],
+            "worker": descendants(worker.pid),
+            "SecantusDB": [mongo.pid or 0, *descendants(mongo.pid or 0)],
+            "Redis": [redis_server.pid or 0],
+        }
+        runs: dict[str, Callable[[], float]] = {
+            "orthanc": lambda: asyncio.run(orthanc_once(orthanc_url, files, args.concurrency)),
+            "circus-file": lambda: asyncio.run(
+                circus_once(circus_url, token, files, SERIES_UID, args.concurrency, 1)),
+            "circus-batch": lambda: asyncio.run(
+                circus_once(circus_url, token, files, SERIES_UID, args.concurrency, args.batch)),
+            "circus-single": lambda: asyncio.run(
+                circus_once(circus_url, token, files, SERIES_UID, args.concurrency, 1, single=True)),
+            "plain": lambda: plain_once(files, data / "plain"),
+        }
+        processes = {"orthanc": {"Orthanc": [orthanc_pid]}, "plain": {}}
+        measured: dict[str, list[Measurement]] = {name: [] for name in runs}
+        for _ in range(args.runs):
+            for name, run in runs.items():
+                measured[name].append(measure(run, processes.get(name, servers)))
+    load_end = os.getloadavg()
+    report(measured, args, load_start, load_end)
+
+
+@dataclass(frozen=True)
+class Measurement:
+    wall: float
+    client_cpu: float  # this process: the HTTP client, or the whole plain loop
+    server_cpu: dict[str, float]  # per server part
+
+
+def measure(run: Callable[[], float], servers: dict[str, list[int]]) -> Measurement:
+    before = {name: cpu_seconds(pids) for name, pids in servers.items()}
+    client = time.process_time()
+    wall = run()
+    client = time.process_time() - client
+    return Measurement(wall, client, {name: cpu_seconds(pids) - before[name] for name, pids in servers.items()})
+
+
+def report(measured: dict[str, list[Measurement]], args: argparse.Namespace,
+           load_start: tuple[float, float, float], load_end: tuple[float, float, float]) -> None:
+    def median_of(name: str, value: Callable[[Measurement], float]) -> float:
+        return statistics.median(value(m) for m in measured[name])
+
+    rate = {name: args.slices / median_of(name, lambda m: m.wall) for name in measured}
+    labels = {
+        "circus-file": f"circus, 1 file per request, {args.concurrency} in flight",
+        "circus-batch": f"circus, {args.batch} files per request, {args.concurrency} in flight",
+        "circus-single": f"circus .../single (no task), {args.concurrency} in flight",
+        "orthanc": f"Orthanc POST /instances, {args.concurrency} in flight",
+        "plain": "plain loop (parse, sha1, write+fsync+rename)",
+    }
+    print(f"runs: {args.runs} (medians; all wall times: " + ", ".join(
+        f"{name} {' '.join(f'{m.wall:.2f}' for m in values)} s" for name, values in measured.items()) + ")")
+    # CPU per instance: what the servers used (the loop's own CPU for the plain loop); steadier than
+    # wall time on a shared machine
+    per_instance = 1000 / args.slices
+    cpu = {name: median_of(name, lambda m: sum(m.server_cpu.values()) if m.server_cpu else m.client_cpu)
+           * per_instance for name in measured}
+    print(f"{'':<50} {'inst/s':>7} {'wall':>7} {'CPU ms/inst':>11}  of which (ms/inst); client CPU")
+    for name, label in labels.items():
+        parts = ", ".join(f"{part} {median_of(name, lambda m, p=part: m.server_cpu[p]) * per_instance:.1f}"
+                          for part in measured[name][0].server_cpu)
+        print(f"{label:<50} {rate[name]:>7.1f} {median_of(name, lambda m: m.wall):>6.2f}s {cpu[name]:>11.1f}  "
+              f"{parts or '-'}; client {median_of(name, lambda m: m.client_cpu) * per_instance:.1f}")
+    for other, target in (("orthanc", ORTHANC_TARGET), ("plain", PLAIN_TARGET)):
+        ratio = rate["circus-file"] / rate[other]
+        verdict = "PASS" if ratio >= target else "MISS"
+        print(f"circus (1 file per request) / {other:<8}: {ratio:5.2f}x  target >= {target:g}x  {verdict}"
+              f"   (batched: {rate['circus-batch'] / rate[other]:.2f}x; circus needs "
+              f"{cpu['circus-file'] / cpu[other]:.1f}x its CPU per instance, batched "
+              f"{cpu['circus-batch'] / cpu[other]:.1f}x)")
+    print(f"load average (1 min) at start {load_start[0]:.2f}, at end {load_end[0]:.2f} on {os.cpu_count()} cores")
+
+
+if __name__ == "__main__":
+    main()
