@@ -252,6 +252,32 @@ def phases(api: httpx.Client, job_id: str, elapsed: float, posted: float) -> dic
     }
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of processes (all their threads) so far; gone ones count 0."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def engine_pids() -> list[int]:
+    """dockerd and containerd (the per-container shims come and go; they are not counted)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                name = (entry / "comm").read_text().strip()
+            except OSError:
+                continue
+            if name in ("dockerd", "containerd"):
+                found.append(int(entry.name))
+    return found
+
+
 # ---- (b) throughput ------------------------------------------------------------------------------
 
 
@@ -374,7 +400,11 @@ def main() -> None:
                 job_times.append(elapsed)
                 split.append(phases(api, job_id, elapsed, posted))
 
+            groups = {"database (SecantusDB)": [mongo.pid or 0], "API": [api_proc.pid],
+                      "job manager": [manager.pid], "dockerd + containerd": engine_pids()}
+            before = {name: cpu_seconds(pids) for name, pids in groups.items()}
             wall, failed = throughput(api, mongo.url, plugin_id, args.jobs)
+            cpu_b = {name: cpu_seconds(pids) - before[name] for name, pids in groups.items()}
             (base / "bare-b").mkdir()
             bare_wall = bare_throughput(plugin_id, in_dir, base / "bare-b", args.jobs)
 
@@ -406,6 +436,8 @@ def main() -> None:
     print("    median job by phase (job document and plugin-log.txt timestamps), s:")
     for key in split[0]:
         print(f"      {key:32s} {statistics.median(s[key] for s in split):.3f}")
+    print(f"(b) CPU seconds during the {wall:.1f} s (2 cores: {2 * wall:.1f} s available): " + ", ".join(
+        f"{name} {seconds:.1f}" for name, seconds in cpu_b.items()))
     print(f"(c) all runs, s: simpleitk {' '.join(f'{w:.2f}' for w, _ in prep['simpleitk'])}; "
           f"build_inputs {' '.join(f'{w:.2f}' for w, _ in prep['build_inputs'])}")
     print()

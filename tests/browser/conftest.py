@@ -12,6 +12,9 @@ is open, which the asyncio tests of later modules must not find. `page` is a fre
 context (no cookies) at 1280x800 whose relative URLs go to the server. `signed_in(page, user)`
 signs in through the form.
 
+Modules share the server: one that changes data uses `fresh_database` (module scope: reset before
+and after), as in `pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("fresh_database")]`.
+
 Tests here are marked `browser` (pytestmark); without /usr/bin/chromium they skip, and with
 CI=true they fail instead.
 """
@@ -150,6 +153,15 @@ def circus_server(mongo_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
             _stop(proc)
         client.drop_database(database)
         client.close()
+
+
+@pytest.fixture(scope="module")
+def fresh_database(circus_server: CircusServer) -> Iterator[None]:
+    """The session's server back at its starting state for one module, and again after it:
+    modules share one server, so each starts from the same data whatever ran before."""
+    circus_server.reset()
+    yield
+    circus_server.reset()
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 
 from tests.browser.conftest import CircusServer, session_cookie, signed_in
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("fresh_database")]
 
 
 def test_a_wrong_password_is_refused_with_a_message_and_no_cookie(page: Any) -> None:

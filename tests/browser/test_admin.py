@@ -9,7 +9,7 @@ import pytest
 
 from tests.browser.conftest import CircusServer, signed_in
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("fresh_database")]
 
 GUESTS = 3
 MOCK_EMPTY = "d135e1fbb368e35f940ae8e6deb171e90273958dc3938de5a8237b73bb42d9c2"
@@ -146,8 +146,7 @@ def test_editing_a_group_changes_its_privileges_domains_and_roles(
     assert group["domains"] == ["vega.org"]
     assert group["readProjects"] == [LUNG] and group["writeProjects"] == []
     assert group["executePlugin"] == [MOCK_EMPTY] and group["readPlugin"] == [MOCK_EMPTY]
-    row = admin.locator(f"tr[data-key='{GUESTS}']")
-    assert "Download Volume as Raw File" in row.inner_text() and "vega.org" in row.inner_text()
+    admin.locator(f"tr[data-key='{GUESTS}']:has-text('Download Volume as Raw File'):has-text('vega.org')").wait_for()
 
 
 def test_a_plugins_run_configuration_is_edited(admin: Any, circus_server: CircusServer) -> None:

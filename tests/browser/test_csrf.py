@@ -9,7 +9,7 @@ import pytest
 
 from tests.browser.conftest import CircusServer, session_cookie, signed_in
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("fresh_database")]
 
 FETCH = """async ([method, url, body, headers]) => {
   const response = await fetch(url, { method, headers: { "Content-Type": "application/json", ...headers },

@@ -9,7 +9,7 @@ import pytest
 
 from tests.browser.conftest import CircusServer, signed_in
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("fresh_database")]
 
 
 def saved(page: Any, name: str) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ import pytest
 
 from tests.browser.conftest import CircusServer, signed_in
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("fresh_database")]
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 NOW = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC)
@@ -30,11 +30,8 @@ def iso(moment: dt.datetime) -> str:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def fresh_state(circus_server: CircusServer) -> Iterator[None]:
-    circus_server.reset()
+def output_dir() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
-    yield
-    circus_server.reset()
 
 
 def rewrite(page: Any, pattern: str, change: Callable[[Any], Any]) -> None:
