@@ -20,7 +20,7 @@ Prints, in one run:
 The no-op plug-in is built here FROM circus-plugin-base:bookworm (`sh` writes `{}` to
 results.json) and registered with `circus plugin register`. The platform runs as subprocesses
 on a temporary data directory: embedded SecantusDB and Redis, `circus serve --no-workers`,
-`circus job-manager --slots 2` (its other settings are the defaults, e.g. the 1 s queue poll);
+`circus job-manager --slots 2` (its other settings are the defaults, e.g. the 0.25 s queue poll);
 the small series of (a)/(b) (64x64x8) is imported with `circus import-series`.
 Not a test: nothing asserts, the targets are printed beside the figures.
 """
