@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 CIRCUS_ARGS ?=
 
 .DEFAULT_GOAL := up
-.PHONY: up test venv docker plugin-base chromium lint
+.PHONY: up test venv docker plugin-base chromium lint screenshots
 
 up: venv docker
 	$(VENV)/bin/circus up $(CIRCUS_ARGS)
@@ -19,6 +19,10 @@ test: venv docker plugin-base chromium
 	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
 
 venv: $(STAMP)
+
+# The README's pictures (docs/screenshots/): the browser tests write them there only when asked.
+screenshots: venv docker plugin-base chromium
+	CIRCUS_SCREENSHOTS=1 $(VENV)/bin/python -m pytest -q tests/browser
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -49,6 +49,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import ExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -75,6 +76,9 @@ USER, LOGIN, PASSWORD = "bench@example.com", "bench", "bench-password-1"
 INSTALL_COMMAND = ["apt-get", "install", "-y", "orthanc"]
 ORTHANC_TARGET = 2.0  # the platform at least 2x Orthanc's instances/s
 PLAIN_TARGET = 0.5  # and at least half the plain loop's
+
+MODES = ("circus", "circus-file", "circus-single", "orthanc", "orthanc-zip", "plain")
+UPLOAD_FILE_MAX = 30  # the web UI's files per upload request (`uploadFileMax`, spec 4.1)
 
 Files = list[tuple[str, bytes]]
 
@@ -246,33 +250,58 @@ async def circus_once(url: str, token: str, files: Files, series_uid: str, concu
             raise RuntimeError(f"import task failed: {(await api.get(f'/tasks/{failed[0]}')).json()}")
         if document.get("images") != f"1-{len(files)}":
             raise RuntimeError(f"the series lists images {document.get('images')!r}, not 1-{len(files)}")
-        (await api.delete(f"/series/{series_uid}")).raise_for_status()  # an empty store for the next run
     return elapsed
 
 
-async def orthanc_once(url: str, files: Files, concurrency: int) -> float:
-    """Seconds from the first `POST /instances` until the series lists every instance."""
+def circus_clear(url: str, token: str, series_uid: str) -> None:
+    httpx.delete(f"{url}/api/series/{series_uid}", headers={"Authorization": f"Bearer {token}"},
+                 timeout=600).raise_for_status()
+
+
+def zipped(files: Files, batch: int) -> Files:
+    """The files in zip archives of `batch` members, stored uncompressed (Orthanc's batched upload)."""
+    archives = []
+    for start in range(0, len(files), batch):
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+            for name, data in files[start:start + batch]:
+                archive.writestr(name, data)
+        archives.append((f"batch{start}.zip", buffer.getvalue()))
+    return archives
+
+
+async def orthanc_once(url: str, bodies: Files, instances: int, concurrency: int) -> float:
+    """Seconds from the first `POST /instances` until the series lists every instance.
+
+    `bodies`: DICOM files (one instance per request) or zip archives of several."""
     async with httpx.AsyncClient(base_url=url, timeout=600,
                                  limits=httpx.Limits(max_connections=concurrency + 2)) as orthanc:
         series_ids: set[str] = set()
 
         async def store(item: tuple[str, bytes]) -> None:
-            response = await orthanc.post("/instances", content=item[1], headers={"Content-Type": "application/dicom"})
+            archive = item[0].endswith(".zip")
+            response = await orthanc.post("/instances", content=item[1], headers={
+                "Content-Type": "application/zip" if archive else "application/dicom"})
             response.raise_for_status()
-            answer = response.json()
-            if answer.get("Status") != "Success":
-                raise RuntimeError(f"Orthanc did not store {item[0]}: {answer}")
-            series_ids.add(answer["ParentSeries"])
+            answers = response.json()
+            for answer in answers if archive else [answers]:
+                if answer.get("Status") != "Success":
+                    raise RuntimeError(f"Orthanc did not store {item[0]}: {answer}")
+                series_ids.add(answer["ParentSeries"])
 
         started = time.perf_counter()
-        await in_flight(files, concurrency, store)
+        await in_flight(bodies, concurrency, store)
         (series_id,) = series_ids
-        instances = (await orthanc.get(f"/series/{series_id}")).json()["Instances"]
+        stored = len((await orthanc.get(f"/series/{series_id}")).json()["Instances"])
         elapsed = time.perf_counter() - started
-        if len(instances) != len(files):
-            raise RuntimeError(f"Orthanc's series holds {len(instances)} instances, not {len(files)}")
-        (await orthanc.delete(f"/series/{series_id}")).raise_for_status()
+    if stored != instances:
+        raise RuntimeError(f"Orthanc's series holds {stored} instances, not {instances}")
     return elapsed
+
+
+def orthanc_clear(url: str) -> None:
+    for series_id in httpx.get(f"{url}/series").json():
+        httpx.delete(f"{url}/series/{series_id}", timeout=600).raise_for_status()
 
 
 def plain_once(files: Files, target: Path) -> float:
@@ -288,13 +317,19 @@ def plain_once(files: Files, target: Path) -> float:
             out.flush()
             os.fsync(out.fileno())
         os.replace(temp, target / f"{dataset.InstanceNumber:08d}-{name}")
-    elapsed = time.perf_counter() - started
-    shutil.rmtree(target)
-    return elapsed
+    return time.perf_counter() - started
 
 
 def read_series(folder: Path) -> Files:
     return [(path.name, path.read_bytes()) for path in sorted(folder.iterdir())]
+
+
+@dataclass(frozen=True)
+class Import:
+    label: str
+    run: Callable[[], float]  # wall seconds
+    clear: Callable[[], None]  # back to an empty store; not measured
+    processes: dict[str, list[int]]  # whose CPU it costs, by part; empty: this process's own
 
 
 def main() -> None:
@@ -302,8 +337,11 @@ def main() -> None:
     parser.add_argument("--slices", type=int, default=300)
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--concurrency", type=int, default=4, help="requests in flight, for both servers")
-    parser.add_argument("--batch", type=int, default=25, help="files per request in the platform's batched run")
+    parser.add_argument("--batch", type=int, default=UPLOAD_FILE_MAX,
+                        help="files per request in the batched runs (default: the web UI's uploadFileMax)")
     parser.add_argument("--runs", type=int, default=1, help="runs of each import (medians are printed)")
+    parser.add_argument("--only", action="append", choices=MODES, metavar="MODE",
+                        help=f"run only this import (repeatable; one of {', '.join(MODES)})")
     parser.add_argument("--install-orthanc", action="store_true",
                         help="if Orthanc is missing, install Debian's package with apt-get (as root)")
     args = parser.parse_args()
@@ -317,6 +355,7 @@ def main() -> None:
         write_ct_series(base / "series", args.slices, args.size, series_uid=SERIES_UID)
         write_ct_series(base / "warmup", 8, 64, series_uid=WARMUP_UID)
         files, warmup = read_series(base / "series"), read_series(base / "warmup")
+        archives = zipped(files, args.batch)
         size_mb = sum(len(d) for _, d in files) / 1e6
         print(f"series: {args.size}x{args.size}x{args.slices} CT, {size_mb:.0f} MB, "
               f"written in {time.perf_counter() - started:.1f} s; client concurrency {args.concurrency}")
@@ -329,42 +368,61 @@ def main() -> None:
                "CIRCUS_DATA_DIR": str(data), "CIRCUS_PORT": str(port)}
         api_log = base / "api.log"
         api_proc = stack.enter_context(child(["serve", "--no-workers"], env, api_log))
-        worker = stack.enter_context(child(["worker", "--processes", "1", "--threads", "2"], env, base / "worker.log"))
+        worker = stack.enter_context(child(["worker"], env, base / "worker.log"))  # as `circus up` starts it
         wait_for_port(port, api_proc, api_log)
         circus_url = f"http://127.0.0.1:{port}"
         token = log_in(circus_url)
         orthanc_url, orthanc_pid = stack.enter_context(orthanc_server(orthanc_exe, base / "orthanc"))
 
         # warm-up: imports in the worker, database clients, connections, page cache
-        asyncio.run(circus_once(circus_url, token, warmup, WARMUP_UID, args.concurrency, 1))
-        asyncio.run(circus_once(circus_url, token, warmup, WARMUP_UID, args.concurrency, 4))
-        asyncio.run(circus_once(circus_url, token, warmup, WARMUP_UID, args.concurrency, 1, single=True))
-        asyncio.run(orthanc_once(orthanc_url, warmup, args.concurrency))
+        for batch, single in ((1, False), (4, False), (1, True)):
+            asyncio.run(circus_once(circus_url, token, warmup, WARMUP_UID, args.concurrency, batch, single))
+            circus_clear(circus_url, token, WARMUP_UID)
+        for bodies in (warmup, zipped(warmup, 4)):
+            asyncio.run(orthanc_once(orthanc_url, bodies, len(warmup), args.concurrency))
+            orthanc_clear(orthanc_url)
 
-        # the processes whose CPU each import costs: API, worker, database, broker / Orthanc / none
-        servers = {
+        worker_pids = descendants(worker.pid)
+        print(f"circus worker: {len(worker_pids) - 1} process(es) (`circus worker` defaults); API: one process")
+        circus = {
             "API": [api_proc.pid, *descendants(api_proc.pid)],
-            "worker": descendants(worker.pid),
+            "worker": worker_pids,
             "SecantusDB": [mongo.pid or 0, *descendants(mongo.pid or 0)],
             "Redis": [redis_server.pid or 0],
         }
-        runs: dict[str, Callable[[], float]] = {
-            "orthanc": lambda: asyncio.run(orthanc_once(orthanc_url, files, args.concurrency)),
-            "circus-file": lambda: asyncio.run(
-                circus_once(circus_url, token, files, SERIES_UID, args.concurrency, 1)),
-            "circus-batch": lambda: asyncio.run(
-                circus_once(circus_url, token, files, SERIES_UID, args.concurrency, args.batch)),
-            "circus-single": lambda: asyncio.run(
-                circus_once(circus_url, token, files, SERIES_UID, args.concurrency, 1, single=True)),
-            "plain": lambda: plain_once(files, data / "plain"),
+        orthanc = {"Orthanc": [orthanc_pid]}
+
+        def circus_import(batch: int, single: bool = False) -> Callable[[], float]:
+            return lambda: asyncio.run(circus_once(circus_url, token, files, SERIES_UID, args.concurrency, batch,
+                                                   single))
+
+        def orthanc_import(bodies: Files) -> Callable[[], float]:
+            return lambda: asyncio.run(orthanc_once(orthanc_url, bodies, len(files), args.concurrency))
+
+        clear_circus = lambda: circus_clear(circus_url, token, SERIES_UID)  # noqa: E731
+        clear_orthanc = lambda: orthanc_clear(orthanc_url)  # noqa: E731
+        imports = {
+            "circus": Import(f"circus, {args.batch} files per request", circus_import(args.batch), clear_circus,
+                             circus),
+            "circus-file": Import("circus, 1 file per request", circus_import(1), clear_circus, circus),
+            "circus-single": Import("circus .../single (1 file, no task)", circus_import(1, single=True),
+                                    clear_circus, circus),
+            "orthanc": Import("Orthanc POST /instances, 1 file per request", orthanc_import(files), clear_orthanc,
+                              orthanc),
+            "orthanc-zip": Import(f"Orthanc POST /instances, zips of {args.batch} files",
+                                  orthanc_import(archives), clear_orthanc, orthanc),
+            "plain": Import("plain loop (parse, sha1, write+fsync+rename)",
+                            lambda: plain_once(files, data / "plain"),
+                            lambda: shutil.rmtree(data / "plain"), {}),
         }
-        processes = {"orthanc": {"Orthanc": [orthanc_pid]}, "plain": {}}
-        measured: dict[str, list[Measurement]] = {name: [] for name in runs}
+        imports = {name: run for name, run in imports.items() if not args.only or name in args.only}
+        measured: dict[str, list[Measurement]] = {name: [] for name in imports}
         for _ in range(args.runs):
-            for name, run in runs.items():
-                measured[name].append(measure(run, processes.get(name, servers)))
+            for name, one in imports.items():
+                measured[name].append(measure(one))
+                one.clear()
     load_end = os.getloadavg()
-    report(measured, args, load_start, load_end)
+    report(imports, measured, args, load_start, load_end)
 
 
 @dataclass(frozen=True)
@@ -374,27 +432,20 @@ class Measurement:
     server_cpu: dict[str, float]  # per server part
 
 
-def measure(run: Callable[[], float], servers: dict[str, list[int]]) -> Measurement:
-    before = {name: cpu_seconds(pids) for name, pids in servers.items()}
+def measure(one: Import) -> Measurement:
+    before = {name: cpu_seconds(pids) for name, pids in one.processes.items()}
     client = time.process_time()
-    wall = run()
+    wall = one.run()
     client = time.process_time() - client
-    return Measurement(wall, client, {name: cpu_seconds(pids) - before[name] for name, pids in servers.items()})
+    return Measurement(wall, client, {name: cpu_seconds(pids) - before[name] for name, pids in one.processes.items()})
 
 
-def report(measured: dict[str, list[Measurement]], args: argparse.Namespace,
+def report(imports: dict[str, Import], measured: dict[str, list[Measurement]], args: argparse.Namespace,
            load_start: tuple[float, float, float], load_end: tuple[float, float, float]) -> None:
     def median_of(name: str, value: Callable[[Measurement], float]) -> float:
         return statistics.median(value(m) for m in measured[name])
 
     rate = {name: args.slices / median_of(name, lambda m: m.wall) for name in measured}
-    labels = {
-        "circus-file": f"circus, 1 file per request, {args.concurrency} in flight",
-        "circus-batch": f"circus, {args.batch} files per request, {args.concurrency} in flight",
-        "circus-single": f"circus .../single (no task), {args.concurrency} in flight",
-        "orthanc": f"Orthanc POST /instances, {args.concurrency} in flight",
-        "plain": "plain loop (parse, sha1, write+fsync+rename)",
-    }
     print(f"runs: {args.runs} (medians; all wall times: " + ", ".join(
         f"{name} {' '.join(f'{m.wall:.2f}' for m in values)} s" for name, values in measured.items()) + ")")
     # CPU per instance: what the servers used (the loop's own CPU for the plain loop); steadier than
@@ -402,19 +453,23 @@ def report(measured: dict[str, list[Measurement]], args: argparse.Namespace,
     per_instance = 1000 / args.slices
     cpu = {name: median_of(name, lambda m: sum(m.server_cpu.values()) if m.server_cpu else m.client_cpu)
            * per_instance for name in measured}
-    print(f"{'':<50} {'inst/s':>7} {'wall':>7} {'CPU ms/inst':>11}  of which (ms/inst); client CPU")
-    for name, label in labels.items():
+    print(f"{'':<48} {'inst/s':>7} {'wall':>7} {'CPU ms/inst':>11}  of which (ms/inst); client CPU")
+    for name in measured:
         parts = ", ".join(f"{part} {median_of(name, lambda m, p=part: m.server_cpu[p]) * per_instance:.1f}"
                           for part in measured[name][0].server_cpu)
-        print(f"{label:<50} {rate[name]:>7.1f} {median_of(name, lambda m: m.wall):>6.2f}s {cpu[name]:>11.1f}  "
-              f"{parts or '-'}; client {median_of(name, lambda m: m.client_cpu) * per_instance:.1f}")
-    for other, target in (("orthanc", ORTHANC_TARGET), ("plain", PLAIN_TARGET)):
-        ratio = rate["circus-file"] / rate[other]
-        verdict = "PASS" if ratio >= target else "MISS"
-        print(f"circus (1 file per request) / {other:<8}: {ratio:5.2f}x  target >= {target:g}x  {verdict}"
-              f"   (batched: {rate['circus-batch'] / rate[other]:.2f}x; circus needs "
-              f"{cpu['circus-file'] / cpu[other]:.1f}x its CPU per instance, batched "
-              f"{cpu['circus-batch'] / cpu[other]:.1f}x)")
+        client = median_of(name, lambda m: m.client_cpu) * per_instance
+        print(f"{imports[name].label:<48} {rate[name]:>7.1f} {median_of(name, lambda m: m.wall):>6.2f}s "
+              f"{cpu[name]:>11.1f}  {parts or '-'}; client {client:.1f}")
+    comparisons = (
+        ("circus", "orthanc", ORTHANC_TARGET), ("circus", "orthanc-zip", ORTHANC_TARGET),
+        ("circus", "plain", PLAIN_TARGET), ("circus-file", "orthanc", ORTHANC_TARGET),
+        ("circus-file", "plain", PLAIN_TARGET),
+    )
+    for ours, theirs, target in comparisons:
+        if ours in rate and theirs in rate:
+            ratio = rate[ours] / rate[theirs]
+            print(f"{ours:<12} / {theirs:<12}: {ratio:5.2f}x  target >= {target:g}x  "
+                  f"{'PASS' if ratio >= target else 'MISS'}   (CPU per instance: {cpu[ours] / cpu[theirs]:.1f}x)")
     print(f"load average (1 min) at start {load_start[0]:.2f}, at end {load_end[0]:.2f} on {os.cpu_count()} cores")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -84,9 +85,9 @@ async def _prepare_database(db: AsyncDatabase, settings: Settings) -> tuple[str,
 @main.command()
 @click.option("--host", help="Address to listen on (default 127.0.0.1, env CIRCUS_HOST).")
 @click.option("--port", type=int, help="Port to listen on (default 8080, env CIRCUS_PORT).")
-@click.option("--workers", "worker_processes", type=int, default=1, show_default=True,
-              help="Task worker processes to start.")
-def up(host: str | None, port: int | None, worker_processes: int) -> None:
+@click.option("--workers", "worker_processes", type=int, default=None,
+              help="Task worker processes to start (default: one per CPU core).")
+def up(host: str | None, port: int | None, worker_processes: int | None) -> None:
     """Start the whole platform on embedded defaults: database, broker, API, workers, job manager."""
     settings = load_settings(host=host, port=port)
     with launcher.infrastructure(settings, need_redis=True) as ready:
@@ -99,7 +100,9 @@ def up(host: str | None, port: int | None, worker_processes: int) -> None:
         if engine_ok:  # first start: build and register the sample plug-ins (never fatal)
             asyncio.run(_with_client(ready, lambda db: install_samples_on_first_start(db, ready)))
         with contextlib.ExitStack() as children:
-            if worker_processes > 0:
+            if worker_processes is None:
+                children.enter_context(launcher.child_process(["worker"], ready))
+            elif worker_processes > 0:
                 children.enter_context(launcher.child_process(["worker", "--processes", str(worker_processes)], ready))
             children.enter_context(launcher.child_process(["job-manager"], ready))
             click.echo(f"circus is up at http://{ready.host}:{ready.port}/ (API under /api). Ctrl-C stops it.")
@@ -125,8 +128,9 @@ def serve(host: str | None, port: int | None, debug: bool | None, fix_user: str 
 
 
 @main.command()
-@click.option("--processes", type=int, default=1, show_default=True)
-@click.option("--threads", type=int, default=2, show_default=True)
+@click.option("--processes", type=int, default=os.cpu_count() or 1, show_default="one per CPU core",
+              help="Worker processes: tasks parse DICOM in Python, so one process can use one core only.")
+@click.option("--threads", type=int, default=2, show_default=True, help="Tasks each process runs at once.")
 def worker(processes: int, threads: int) -> None:
     """Run task workers (DICOM import, exports) on the dramatiq broker at REDIS_URL."""
     settings = load_settings()

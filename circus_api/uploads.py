@@ -113,8 +113,8 @@ class _Receiver:
             if len(self.upload.files) >= self.max_files:
                 raise PayloadTooLarge(f"You cannot upload more than {self.max_files} files at a time.")
             self.kind = "file"
+            # opened on the first write: a file that fits in one piece costs one thread hop
             self.file_path = self.upload.folder / f"{len(self.upload.files) + 1:05d}"
-            self.file = await anyio.to_thread.run_sync(open, self.file_path, "wb")
         else:
             if len(self.upload.fields) >= _MAX_FIELDS:
                 raise BadRequest("Too many form fields.")
@@ -137,17 +137,24 @@ class _Receiver:
                 raise BadRequest(f"The form field {self.name!r} is too long.")
             self.field_value.extend(data)
 
-    async def _flush(self) -> None:
-        if self.pending and self.file is not None:
-            await anyio.to_thread.run_sync(self.file.write, b"".join(self.pending))
+    async def _flush(self, last: bool = False) -> None:
+        data = b"".join(self.pending)
         self.pending, self.pending_bytes = [], 0
+        await anyio.to_thread.run_sync(self._write, data, last)
+
+    def _write(self, data: bytes, last: bool) -> None:
+        if self.file is None:
+            assert self.file_path is not None  # set when the file part began
+            self.file = open(self.file_path, "wb")  # noqa: SIM115 (closed with the last piece or on failure)
+        self.file.write(data)
+        if last:
+            self.file.close()
+            self.file = None
 
     async def _end_part(self) -> None:
-        if self.kind == "file" and self.file is not None and self.file_path is not None:
-            await self._flush()
-            await anyio.to_thread.run_sync(self.file.close)
+        if self.kind == "file" and self.file_path is not None:
+            await self._flush(last=True)
             self.upload.files.append(ReceivedFile(self.name, self.file_path, self.size))
-            self.file = None
         elif self.kind == "field":
             self.upload.fields[self.name] = _decode(bytes(self.field_value))
         self.kind = "none"

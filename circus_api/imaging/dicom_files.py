@@ -8,18 +8,22 @@ reach outside `root`.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
 import shutil
 import tempfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 from circus_api.imaging.errors import InvalidUidError
 
 MAX_UID_LENGTH = 64
 _UID = re.compile(r"[0-9]+(?:\.[0-9]+)+")
 # at least 8 digits: numbers above 99,999,999 simply get longer names
+_COPY_CHUNK = 1 << 20
 _IMAGE_FILE = re.compile(r"([0-9]{8,})\.dcm")
 
 
@@ -73,37 +77,105 @@ def read_image(root: Path, series_uid: str, image_number: int, *, use_hash: bool
 
 
 def write_image(
-    root: Path, series_uid: str, image_number: int, data: bytes, *, use_hash: bool = False
+    root: Path, series_uid: str, image_number: int, data: bytes, *, use_hash: bool = False,
+    sync_folder: bool = True,
 ) -> Path:
     """Store one image atomically, replacing an existing file with the same number.
 
     The bytes go to a temporary file in the same folder, are fsynced, then renamed over the
     final name, so readers never see a half-written image and a crash leaves no partial file.
+    `sync_folder=False` leaves making the rename durable to the caller (`sync_folders`), which
+    can then do it once for many images.
     """
-    target = image_path(root, series_uid, image_number, use_hash=use_hash)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # the dot prefix and .tmp suffix keep the temporary file out of image_numbers()
-    fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as temp:
-            temp.write(data)
-            temp.flush()
-            os.fsync(temp.fileno())
-        os.replace(temp_name, target)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    _fsync_dir(target.parent)
+    target = _prepared_target(root, series_uid, image_number, use_hash)
+    temp_name = _temporary_copy(target, lambda temp: temp.write(data))
+    _replace(temp_name, target)
+    if sync_folder:
+        sync_folders([target.parent])
     return target
 
 
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename itself durable."""
-    fd = os.open(folder, os.O_RDONLY)
+def move_image(
+    root: Path, series_uid: str, image_number: int, source: Path, *, use_hash: bool = False,
+    sync_folder: bool = True,
+) -> Path:
+    """Take the file `source` (a staged upload nobody else uses) into the repository as the image.
+
+    Its data is fsynced, then it is renamed into place: no byte is copied. From another
+    filesystem it is copied as `copy_image` does, and `source` stays where it was.
+    """
+    target = _prepared_target(root, series_uid, image_number, use_hash)
+    fd = os.open(source, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+    try:
+        os.replace(source, target)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        _copy_into_place(source, target)
+    if sync_folder:
+        sync_folders([target.parent])
+    return target
+
+
+def copy_image(
+    root: Path, series_uid: str, image_number: int, source: Path, *, use_hash: bool = False,
+    sync_folder: bool = True,
+) -> Path:
+    """Store a copy of the file `source` as the image, atomically as `write_image` does."""
+    target = _prepared_target(root, series_uid, image_number, use_hash)
+    _copy_into_place(source, target)
+    if sync_folder:
+        sync_folders([target.parent])
+    return target
+
+
+def _copy_into_place(source: Path, target: Path) -> None:
+    with open(source, "rb") as fp:
+        temp_name = _temporary_copy(target, lambda temp: shutil.copyfileobj(fp, temp, _COPY_CHUNK))
+    _replace(temp_name, target)
+
+
+def sync_folders(folders: Iterable[Path]) -> None:
+    """Make the renames into these folders durable (one fsync per folder)."""
+    for folder in folders:
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _prepared_target(root: Path, series_uid: str, image_number: int, use_hash: bool) -> Path:
+    target = image_path(root, series_uid, image_number, use_hash=use_hash)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+def _temporary_copy(target: Path, fill: Callable[[BinaryIO], object]) -> str:
+    """A fsynced temporary file beside `target`, filled by `fill`; removed if that fails."""
+    # the dot prefix and .tmp suffix keep the temporary file out of image_numbers()
+    fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as temp:
+            fill(temp)
+            temp.flush()
+            os.fsync(temp.fileno())
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    return temp_name
+
+
+def _replace(temp_name: str, target: Path) -> None:
+    try:
+        os.replace(temp_name, target)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
 
 
 def delete_series(root: Path, series_uid: str, *, use_hash: bool = False) -> bool:

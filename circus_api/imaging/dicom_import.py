@@ -13,6 +13,7 @@ import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import BinaryIO
 
@@ -38,14 +39,36 @@ _SEQUENCE_DELIMITER = b"\xfe\xff\xdd\xe0"  # (FFFE,E0DD), little endian
 
 @dataclass(frozen=True)
 class ParsedInstance:
+    """An importable file's identifiers, checked; the series fields are derived when first asked.
+
+    An import needs the series fields of one file per new series only, and deriving them (patient
+    info, every parameter element) costs more than parsing the header, so it waits.
+    """
+
     series_uid: str
     study_uid: str
     instance_number: int
-    # the spec 5.2 series document fields a first import derives from this file; the caller adds
-    # seriesUid, images and domain
-    series_fields: dict[str, object]
-    # values left out of series_fields (e.g. an invalid patient sex), worth a log line
-    warnings: list[str] = field(default_factory=list)
+    width: int
+    height: int
+    modality: str
+    dataset: Dataset = field(repr=False, compare=False)
+    default_tz_offset_minutes: int = 0
+
+    @cached_property
+    def _derived(self) -> tuple[dict[str, object], list[str]]:
+        with lenient_values():
+            return _series_fields(self)
+
+    @property
+    def series_fields(self) -> dict[str, object]:
+        """The spec 5.2 series document fields a first import derives from this file; the caller
+        adds seriesUid, images and domain."""
+        return self._derived[0]
+
+    @property
+    def warnings(self) -> list[str]:
+        """Values left out of series_fields (e.g. an invalid patient sex), worth a log line."""
+        return self._derived[1]
 
 
 def parse_dicom(source: bytes | Path, default_tz_offset_minutes: int = 0) -> ParsedInstance:
@@ -73,15 +96,23 @@ def _opened(source: bytes | Path) -> Iterator[tuple[BinaryIO, int]]:
 
 
 def _check_complete(ds: Dataset) -> None:
-    """pydicom silently returns short values at end of file; a short value means truncation."""
-    for elem in ds.elements():
-        if (
-            isinstance(elem, RawDataElement)
-            and elem.length != _UNDEFINED_LENGTH
-            and elem.value is not None
-            and len(elem.value) < elem.length
-        ):
-            raise DicomImportError("truncated DICOM file")
+    """pydicom silently returns a short value at end of file; a short value means truncation.
+
+    Elements are read one after the other, so only the last one read can be short."""
+    elem = _last_element(ds)
+    if (
+        isinstance(elem, RawDataElement)
+        and elem.length != _UNDEFINED_LENGTH
+        and elem.value is not None
+        and len(elem.value) < elem.length
+    ):
+        raise DicomImportError("truncated DICOM file")
+
+
+def _last_element(ds: Dataset) -> object:
+    """The element read last (the dataset keeps them in the order read), without converting it."""
+    tags = ds.keys()
+    return ds.get_item(next(reversed(tags))) if tags else None
 
 
 def _check_pixel_data(ds: Dataset, fp: BinaryIO, size: int) -> None:
@@ -112,9 +143,7 @@ def _check_pixel_data(ds: Dataset, fp: BinaryIO, size: int) -> None:
 
 def _ends_early(ds: Dataset, size: int) -> bool:
     """Bytes left after the last element: pydicom ignores an element header cut short."""
-    last = None
-    for elem in ds.elements():
-        last = elem
+    last = _last_element(ds)
     if not isinstance(last, RawDataElement) or last.length == _UNDEFINED_LENGTH:
         return False
     return last.value_tell + last.length < size
@@ -145,16 +174,22 @@ def _parsed(ds: Dataset, default_tz_offset_minutes: int) -> ParsedInstance:
         raise DicomImportError("missing modality")
     if len(modality) > MAX_MODALITY_LENGTH:
         raise DicomImportError(f"modality {modality!r} is longer than {MAX_MODALITY_LENGTH} characters")
+    return ParsedInstance(series_uid, study_uid, instance_number, width, height, modality, ds,
+                          default_tz_offset_minutes)
+
+
+def _series_fields(parsed: ParsedInstance) -> tuple[dict[str, object], list[str]]:
+    ds = parsed.dataset
     offset = tz_offset_minutes(ds.get("TimezoneOffsetFromUTC"))
-    offset = default_tz_offset_minutes if offset is None else offset
+    offset = parsed.default_tz_offset_minutes if offset is None else offset
     warnings: list[str] = []
     fields: dict[str, object] = {
-        "studyUid": study_uid,
-        "width": width,
-        "height": height,
+        "studyUid": parsed.study_uid,
+        "width": parsed.width,
+        "height": parsed.height,
         "seriesDate": utc_datetime(ds.get("SeriesDate"), ds.get("SeriesTime"), offset)
         or utc_datetime(ds.get("StudyDate"), ds.get("StudyTime"), offset),
-        "modality": modality,
+        "modality": parsed.modality,
         "seriesDescription": _text(ds, "SeriesDescription"),
         "bodyPart": _text(ds, "BodyPartExamined"),
         "stationName": _text(ds, "StationName"),
@@ -164,7 +199,7 @@ def _parsed(ds: Dataset, default_tz_offset_minutes: int) -> ParsedInstance:
         "patientInfo": patient_info(ds, warnings),
         "parameters": parameters(ds),
     }
-    return ParsedInstance(series_uid, study_uid, instance_number, fields, warnings)
+    return fields, warnings
 
 
 def parameters(ds: Dataset) -> dict[str, JsonValue]:

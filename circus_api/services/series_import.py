@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import shutil
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +66,8 @@ BROKEN_FILE = "Error while importing a DICOM file. This may mean the uploaded fi
 _ARCHIVE_MAGICS = (b"PK\x03\x04", b"PK\x07\x08", b"PK\x05\x06", b"\x1f\x8b")
 _UPSERT_ATTEMPTS = 5
 _BATCH_IMAGES = 50  # stored images recorded together (one transaction per series)
+_FILES_PER_HOP = 32  # plain files checked and stored per thread hop, at most
+_HOP_SECONDS = 0.1  # and for about this long
 _MESSAGE_REJECTIONS = 10
 
 
@@ -107,6 +110,7 @@ class ImportSummary:
 @dataclass(frozen=True)
 class _Imported:
     parsed: ParsedInstance
+    path: Path  # where it is stored
 
 
 @dataclass(frozen=True)
@@ -134,21 +138,40 @@ async def import_sources(
     # one map per import: every file of an anonymized upload gets the same new series/study UIDs
     uid_map: dict[str, str] = {}
     pending = _PendingImages(db, settings, options.domain)
+    index = 0
     try:
-        for index, source in enumerate(sources):
-            rejections, readable = await _import_source(
-                db, settings, options, source, limits, uid_map, summary, report, pending
+        while index < len(sources):
+            # plain files are checked and stored several per thread hop (a hop costs about as much
+            # as parsing a header); an archive is walked entry by entry
+            outcomes = await anyio.to_thread.run_sync(
+                _store_files, sources[index:index + _FILES_PER_HOP], options.anonymize, settings, uid_map
             )
-            summary.files += 1
-            summary.rejected.extend(rejections)
-            if rejections and readable:
-                uploader = Uploader(options.uploader, options.domain, options.task_id)
-                summary.quarantined.append(await quarantine.keep(
-                    settings.quarantine_dir, source.path, source.name, rejections, uploader, source.disposable
-                ))
-            if index == len(sources) - 1:
-                await pending.record()  # everything is in the series documents before the last report
-            await report(summary)
+            for outcome in outcomes:  # pending at once: if anything below fails, they are removed
+                if isinstance(outcome, _Imported):
+                    pending.add(outcome)
+            for outcome in outcomes:
+                source = sources[index]
+                if isinstance(outcome, _Unreadable):
+                    rejections, readable = [outcome.rejection], False
+                elif isinstance(outcome, _Archive):
+                    rejections, readable = await _import_archive(
+                        settings, options, source, limits, uid_map, summary, report, pending
+                    ), True
+                else:
+                    rejections = await _take(outcome, options, summary, report, pending, is_pending=True)
+                    readable = True
+                summary.files += 1
+                summary.rejected.extend(rejections)
+                if rejections and readable:
+                    uploader = Uploader(options.uploader, options.domain, options.task_id)
+                    summary.quarantined.append(await quarantine.keep(
+                        settings.quarantine_dir, source.path, source.name, rejections, uploader,
+                        source.disposable,
+                    ))
+                if index == len(sources) - 1:
+                    await pending.record()  # everything is in the series documents before the last report
+                await report(summary)
+                index += 1
         await pending.record()
     except BaseException:
         await pending.discard()
@@ -163,13 +186,21 @@ class _PendingImages:
         self.db, self.settings, self.domain = db, settings, domain
         self.by_series: dict[str, list[ParsedInstance]] = {}
         self.count = 0
+        self.folders: set[Path] = set()  # repository folders whose renames are not durable yet
 
-    def add(self, parsed: ParsedInstance) -> None:
-        self.by_series.setdefault(parsed.series_uid, []).append(parsed)
+    def add(self, stored: _Imported) -> None:
+        self.by_series.setdefault(stored.parsed.series_uid, []).append(stored.parsed)
+        self.folders.add(stored.path.parent)
         self.count += 1
 
     async def record(self) -> None:
-        """One transaction per series; a recorded series leaves the pending ones at once."""
+        """One transaction per series; a recorded series leaves the pending ones at once.
+
+        The images' folders are synced first: a series document never lists an image whose
+        rename a crash could still undo."""
+        if self.folders:
+            folders, self.folders = self.folders, set()
+            await anyio.to_thread.run_sync(dicom_files.sync_folders, folders)
         while self.by_series:
             uid, instances = next(iter(self.by_series.items()))
             await _upsert_series(self.db, uid, instances, self.domain, self.settings.transaction_max_commit_ms)
@@ -178,7 +209,7 @@ class _PendingImages:
 
     async def discard(self) -> None:
         """Remove the stored images no series document lists (best effort: something failed)."""
-        pending, self.by_series, self.count = self.by_series, {}, 0
+        pending, self.by_series, self.count, self.folders = self.by_series, {}, 0, set()
         for uid, instances in pending.items():
             await _discard_unrecorded_images(self.db, self.settings.dicom_dir, uid,
                                              [parsed.instance_number for parsed in instances])
@@ -194,8 +225,7 @@ class _Reporter:
             await self.callback(ImportProgress(summary.files, self.files_total, summary.imported))
 
 
-async def _import_source(
-    db: AsyncDatabase,
+async def _import_archive(
     settings: Settings,
     options: ImportOptions,
     source: ImportSource,
@@ -204,74 +234,142 @@ async def _import_source(
     summary: ImportSummary,
     report: _Reporter,
     pending: _PendingImages,
-) -> tuple[list[Rejection], bool]:
-    """The source's rejected entries, and whether the source could be read at all."""
-    try:
-        is_archive = await anyio.to_thread.run_sync(_is_archive, source.path)
-    except OSError as exc:
-        return [Rejection(source.name, f"cannot be read ({exc.strerror or exc})")], False
+) -> list[Rejection]:
+    """Import the entries of an archive source; its rejected entries."""
     entries = cast(Generator[UploadEntry, None, None], iter_upload_entries(source.name, source.path, limits))
     rejections: list[Rejection] = []
     try:
         while True:
             outcome = await anyio.to_thread.run_sync(
-                _next_outcome, entries, source, is_archive, options.anonymize, settings, uid_map
+                _next_outcome, entries, source, options.anonymize, settings, uid_map
             )
             if outcome is None:
                 break
-            if isinstance(outcome, Rejection):
-                log.info("import entry rejected", extra={"task_id": options.task_id, "reason": outcome.reason})
-                rejections.append(outcome)
-            elif isinstance(outcome, _Skipped):
-                summary.skipped.append(outcome.name)
-            else:
-                pending.add(outcome.parsed)
-                if pending.count >= _BATCH_IMAGES:
-                    await pending.record()
-                summary.imported += 1
-                if outcome.parsed.series_uid not in summary.series_uids:
-                    summary.series_uids.append(outcome.parsed.series_uid)
-                await report(summary)
+            rejections.extend(await _take(outcome, options, summary, report, pending))
     finally:
         await anyio.to_thread.run_sync(entries.close)  # closes the source file
-    return rejections, True
+    return rejections
 
 
-def _is_archive(path: Path) -> bool:
-    with open(path, "rb") as fp:
-        return fp.read(4).startswith(_ARCHIVE_MAGICS)
+async def _take(
+    outcome: _Imported | _Skipped | Rejection,
+    options: ImportOptions,
+    summary: ImportSummary,
+    report: _Reporter,
+    pending: _PendingImages,
+    is_pending: bool = False,
+) -> list[Rejection]:
+    """Count one entry's outcome; the rejection, if it is one."""
+    if isinstance(outcome, Rejection):
+        log.info("import entry rejected", extra={"task_id": options.task_id, "reason": outcome.reason})
+        return [outcome]
+    if isinstance(outcome, _Skipped):
+        summary.skipped.append(outcome.name)
+        return []
+    if not is_pending:
+        pending.add(outcome)
+    if pending.count >= _BATCH_IMAGES:
+        await pending.record()
+    summary.imported += 1
+    if outcome.parsed.series_uid not in summary.series_uids:
+        summary.series_uids.append(outcome.parsed.series_uid)
+    await report(summary)
+    return []
+
+
+@dataclass(frozen=True)
+class _Unreadable:
+    rejection: Rejection
+
+
+@dataclass(frozen=True)
+class _Archive:
+    """The source is an archive: its entries are imported one by one (`_import_archive`)."""
+
+
+def _store_files(
+    sources: Sequence[ImportSource], anonymize: bool, settings: Settings, uid_map: dict[str, str]
+) -> list[_Imported | _Skipped | Rejection | _Unreadable | _Archive]:
+    """Check and store the leading plain files of `sources` (blocking: runs in a thread).
+
+    Stops after an archive (left unopened) and once `_HOP_SECONDS` have passed, so progress
+    reports and cancellation are not held up; at least one source is always done.
+    """
+    outcomes: list[_Imported | _Skipped | Rejection | _Unreadable | _Archive] = []
+    deadline = time.monotonic() + _HOP_SECONDS
+    for source in sources:
+        try:
+            outcome = _file_outcome(source, anonymize, settings, uid_map)
+        except Exception:
+            if outcomes:  # the files stored so far are recorded first; the next hop meets this again
+                break
+            raise
+        outcomes.append(outcome)
+        if isinstance(outcome, _Archive) or time.monotonic() > deadline:
+            break
+    return outcomes
+
+
+def _file_outcome(
+    source: ImportSource, anonymize: bool, settings: Settings, uid_map: dict[str, str]
+) -> _Imported | _Skipped | Rejection | _Unreadable | _Archive:
+    """Check and store a source that is one file; only its header is read.
+
+    A staged upload is renamed into the repository, other files are copied."""
+    try:
+        with open(source.path, "rb") as fp:
+            head = fp.read(132)
+    except OSError as exc:
+        return _Unreadable(Rejection(source.name, f"cannot be read ({exc.strerror or exc})"))
+    if head.startswith(_ARCHIVE_MAGICS):
+        return _Archive()
+    if not has_dicm_prefix(head):
+        return _Skipped(source.name) if source.in_folder else Rejection(source.name, "not a DICOM file")
+    try:
+        if anonymize:
+            return _store(source.name, source.path.read_bytes(), anonymize, settings, uid_map)
+        parsed = parse_dicom(source.path)
+    except DicomImportError as exc:
+        return Rejection(source.name, exc.reason)
+    except OSError as exc:
+        return Rejection(source.name, f"cannot be read ({exc.strerror or exc})")
+    store = dicom_files.move_image if source.disposable else dicom_files.copy_image
+    path = store(settings.dicom_dir, parsed.series_uid, parsed.instance_number, source.path, sync_folder=False)
+    return _Imported(parsed, path)
 
 
 def _next_outcome(
     entries: Generator[UploadEntry, None, None],
     source: ImportSource,
-    is_archive: bool,
     anonymize: bool,
     settings: Settings,
     uid_map: dict[str, str],
 ) -> _Imported | _Skipped | Rejection | None:
-    """Read, check and store the next entry (blocking: runs in a worker thread)."""
+    """Read, check and store the next entry of an archive (blocking: runs in a worker thread)."""
     entry = next(entries, None)
     if entry is None:
         return None
-    name = f"{source.name}/{entry.name}" if is_archive else source.name
+    name = f"{source.name}/{entry.name}"
     if entry.kind is EntryKind.REJECTED:
         return Rejection(name, entry.reason or "rejected")
     if entry.kind is EntryKind.SKIPPED:
-        if is_archive or source.in_folder:
-            return _Skipped(name)
-        return Rejection(name, "not a DICOM file")
+        return _Skipped(name)
     assert entry.data is not None  # DICOM entries carry their bytes
-    data = entry.data
     try:
-        parsed = parse_dicom(data)
-        if anonymize:
-            data = _anonymized(data, uid_map)
-            parsed = parse_dicom(data)
+        return _store(name, entry.data, anonymize, settings, uid_map)
     except DicomImportError as exc:
         return Rejection(name, exc.reason)
-    dicom_files.write_image(settings.dicom_dir, parsed.series_uid, parsed.instance_number, data)
-    return _Imported(parsed)
+
+
+def _store(name: str, data: bytes, anonymize: bool, settings: Settings, uid_map: dict[str, str]) -> _Imported:
+    """Check (and de-identify) one file's bytes, then write them into the repository."""
+    parsed = parse_dicom(data)
+    if anonymize:
+        data = _anonymized(data, uid_map)
+        parsed = parse_dicom(data)
+    path = dicom_files.write_image(settings.dicom_dir, parsed.series_uid, parsed.instance_number, data,
+                                   sync_folder=False)
+    return _Imported(parsed, path)
 
 
 def _anonymized(data: bytes, uid_map: dict[str, str]) -> bytes:

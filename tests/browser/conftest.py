@@ -15,6 +15,10 @@ signs in through the form.
 Modules share the server: one that changes data uses `fresh_database` (module scope: reset before
 and after), as in `pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("fresh_database")]`.
 
+`shoot(page, name)` takes a 1280x800 screenshot: into docs/screenshots/ (the README's pictures)
+when CIRCUS_SCREENSHOTS=1 is set (`make screenshots`), else into a temporary folder, so that a test
+run never changes the working tree.
+
 Tests here are marked `browser` (pytestmark); without /usr/bin/chromium they skip, and with
 CI=true they fail instead.
 """
@@ -54,6 +58,7 @@ UPLOAD_DOMAIN = "vega.org"
 IMPORTED_SERIES = (HEAD_FIRST_UID, FOOT_FIRST_UID)
 NOT_DICOM_NAME = "scan-notes.txt"
 STOP_TIMEOUT_S = 25
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def unavailable(reason: str) -> None:
@@ -205,3 +210,21 @@ def session_cookie(page: Any) -> str:
     cookies = [c for c in page.context.cookies() if c["name"] == "circus_session"]
     assert len(cookies) == 1
     return str(cookies[0]["value"])
+
+
+_screenshots: list[Path] = []
+
+
+def shoot(page: Any, name: str) -> Path:
+    """Screenshot the viewport as `<name>.png` (see the module docstring for where it goes)."""
+    if not _screenshots:
+        import tempfile
+
+        folder = DOCS_SCREENSHOTS if os.environ.get("CIRCUS_SCREENSHOTS") == "1" else Path(
+            tempfile.mkdtemp(prefix="circus-screenshots-"))
+        folder.mkdir(parents=True, exist_ok=True)
+        _screenshots.append(folder)
+    path = _screenshots[0] / f"{name}.png"
+    page.mouse.move(0, 0)  # no hover effect in the picture
+    page.screenshot(path=str(path), full_page=False, animations="disabled", caret="hide")
+    return path

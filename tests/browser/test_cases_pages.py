@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from circus_api.imaging.labels import pack_label
-from tests.browser.conftest import CircusServer, signed_in
+from tests.browser.conftest import CircusServer, shoot, signed_in
 from tests.circus_api.imaging.fixture_files import HEAD_FIRST_UID
 
 pytestmark = pytest.mark.browser
@@ -27,14 +27,8 @@ VIEWER_READY = (
     " && window.circusViewer.valueAt(0, 0) !== null"
 )
 
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PROJECT = "8883fdef6f5144f50eb2a83cd34baa44"  # "Lung nodules": bob writes, moderates, reads
 
-
-def shoot(page: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.mouse.move(0, 0)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), animations="disabled", caret="hide")
 
 
 @pytest.fixture(autouse=True)

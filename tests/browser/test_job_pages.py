@@ -22,7 +22,6 @@ import tarfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import docker
@@ -31,13 +30,12 @@ import pytest
 
 from circus_api.db.documents import utcnow
 from job_manager.plugins import build_definition
-from tests.browser.conftest import CircusServer, signed_in
+from tests.browser.conftest import CircusServer, shoot, signed_in
 from tests.docker_support import PLUGINS_DIR, build_plugin, connect
 from tests.plugins.phantom import dicom_files, make_chest_phantom
 
 pytestmark = [pytest.mark.browser, pytest.mark.docker, pytest.mark.slow]
 
-OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 DOMAIN = "vega.org"
 ROLES = ("readPlugin", "executePlugin", "manageJobs", "inputPersonalFeedback", "inputConsensualFeedback")
 JOB_TIMEOUT_MS = 180_000
@@ -121,7 +119,6 @@ def world(circus_server: CircusServer) -> Iterator[JobWorld]:
     series_uid, files = dicom_files(make_chest_phantom())
     with circus_server.api("bob") as bob:
         _upload(bob, files)
-    OUT.mkdir(parents=True, exist_ok=True)
     yield JobWorld(plugin_id, slow_id, series_uid)
     _wait_for_our_jobs(circus_server, [plugin_id, slow_id])
     circus_server.reset()
@@ -135,10 +132,6 @@ def _wait_for_our_jobs(server: CircusServer, plugin_ids: list[str], timeout: flo
     while server.db.pluginJobs.count_documents(active) and time.monotonic() < deadline:
         time.sleep(0.5)
 
-
-def shoot(page: Any, name: str) -> None:
-    page.mouse.move(0, 0)
-    page.screenshot(path=str(OUT / f"{name}.png"), full_page=False, animations="disabled", caret="hide")
 
 
 def watch_slices(page: Any) -> None:

@@ -1,5 +1,5 @@
-"""Screenshots of the main pages for the README (docs/screenshots/*.png, 1280x800), regenerated
-by every run. The content is made deterministic: the database is reset to the fixtures, times
+"""Screenshots of the main pages for the README (docs/screenshots/*.png, 1280x800; written there
+by `make screenshots`, see `shoot`). The content is made deterministic: the database is reset to the fixtures, times
 the server stamps (sign-ins, heartbeats, quarantine) are replaced by fixed ones in the API
 responses the pages read, and the browser's clock is fixed.
 """
@@ -9,16 +9,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.browser.conftest import CircusServer, signed_in
+from tests.browser.conftest import CircusServer, shoot, signed_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("fresh_database")]
 
-OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 NOW = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC)
 FIXED_LOGIN = "2026-11-20T08:52:00.000Z"
 MOCK_PLUGIN = "d135e1fbb368e35f940ae8e6deb171e90273958dc3938de5a8237b73bb42d9c2"
@@ -27,11 +25,6 @@ SUCCEEDS_PLUGIN = "e2cf1a5f82d62f7b3bd02db78e51008f4f11f8b31aedc96bfd50f3d7c80ba
 
 def iso(moment: dt.datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def output_dir() -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
 
 
 def rewrite(page: Any, pattern: str, change: Callable[[Any], Any]) -> None:
@@ -93,9 +86,6 @@ def settle(page: Any) -> None:
     )
     page.mouse.move(0, 0)
 
-
-def shoot(page: Any, name: str) -> None:
-    page.screenshot(path=str(OUT / f"{name}.png"), full_page=False, animations="disabled", caret="hide")
 
 
 def test_screenshot_of_the_sign_in_page(page: Any) -> None:

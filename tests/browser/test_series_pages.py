@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import CircusServer, signed_in
+from tests.browser.conftest import CircusServer, shoot, signed_in
 from tests.circus_api.imaging.fixture_files import HEAD_FIRST_UID, fixture_files
 
 pytestmark = pytest.mark.browser
@@ -23,13 +23,7 @@ VIEWER_READY = (
     " && window.circusViewer.valueAt(0, 0) !== null"
 )
 
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
-
-def shoot(page: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.mouse.move(0, 0)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), animations="disabled", caret="hide")
 
 
 @pytest.fixture(autouse=True)

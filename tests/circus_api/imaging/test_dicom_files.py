@@ -5,11 +5,14 @@ from pathlib import Path
 
 import pytest
 
+from circus_api.imaging import dicom_files
 from circus_api.imaging.dicom_files import (
+    copy_image,
     delete_series,
     image_numbers,
     image_path,
     is_valid_uid,
+    move_image,
     read_image,
     series_dir,
     write_image,
@@ -79,6 +82,43 @@ def test_write_leaves_no_temporary_file(repository: Path) -> None:
     assert sorted(p.name for p in (repository / UID).iterdir()) == [
         "00000001.dcm", "00000002.dcm", "00000003.dcm",
     ]
+
+
+def test_a_staged_file_is_moved_into_place_without_copying(repository: Path, tmp_path: Path) -> None:
+    staged = tmp_path / "00001"
+    staged.write_bytes(b"staged image")
+    inode = staged.stat().st_ino
+    path = move_image(repository, UID, 4, staged)
+    assert path == repository / UID / "00000004.dcm"
+    assert (path.read_bytes(), path.stat().st_ino) == (b"staged image", inode)
+    assert not staged.exists()
+
+
+def test_a_move_across_filesystems_falls_back_to_a_copy(
+    repository: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    staged = tmp_path / "00001"
+    staged.write_bytes(b"on another disk")
+    real_replace = dicom_files.os.replace
+
+    def replace(source: object, target: object) -> None:
+        if Path(str(source)) == staged:
+            raise OSError(18, "Invalid cross-device link")  # EXDEV, as rename(2) reports it
+        real_replace(source, target)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(dicom_files.os, "replace", replace)
+    move_image(repository, UID, 1, staged)
+    assert read_image(repository, UID, 1) == b"on another disk"
+    assert staged.exists()  # copied, so the source stays (the staging folder is removed later)
+    assert sorted(p.name for p in (repository / UID).iterdir()) == ["00000001.dcm"]
+
+
+def test_a_copy_leaves_the_source_and_no_temporary_file(repository: Path, tmp_path: Path) -> None:
+    source = tmp_path / "user-file.dcm"
+    source.write_bytes(b"the user's own file")
+    copy_image(repository, UID, 2, source)
+    assert (read_image(repository, UID, 2), source.read_bytes()) == (b"the user's own file", b"the user's own file")
+    assert sorted(p.name for p in (repository / UID).iterdir()) == ["00000002.dcm"]
 
 
 def test_image_numbers_are_the_files_present(repository: Path) -> None:

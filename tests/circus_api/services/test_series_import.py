@@ -177,8 +177,9 @@ async def test_images_are_recorded_in_batches_with_unchanged_progress(
     assert (summary.imported, summary.files) == (13, 4)
     assert states == [*((0, 4, n) for n in range(1, 11)), (1, 4, 10), (1, 4, 11), (2, 4, 11), (2, 4, 12),
                       (3, 4, 12), (3, 4, 13), (4, 4, 13)]
+    # the three plain files are stored in one thread hop, so they are pending together
     assert writes == [f"insert {HEAD_FIRST_UID} 1-4", f"set {HEAD_FIRST_UID} 1-8", f"set {HEAD_FIRST_UID} 1-10",
-                      f"insert {FOOT_FIRST_UID} 2,7", f"set {FOOT_FIRST_UID} 2,5,7"]
+                      f"insert {FOOT_FIRST_UID} 2,5,7"]
     assert (await series_doc(db, FOOT_FIRST_UID))["images"] == "2,5,7"
 
 
@@ -195,7 +196,7 @@ async def test_a_failed_batch_removes_only_its_unrecorded_images(
     monkeypatch.setattr(series_import.series, "set_images", set_images)
     with pytest.raises(RuntimeError):
         await run_import(db, settings, [write(tmp_path / "b", f"{n}.dcm", files[n]) for n in (1, 5, 2, 3)])
-    # 5 was listed before: its file stays; 1 and 2 were stored but not recorded; 3 never written
+    # 5 was listed before: its file stays; 1, 2 and 3 were stored but not recorded
     assert (await series_doc(db, HEAD_FIRST_UID))["images"] == "5"
     assert dicom_files.image_numbers(settings.dicom_dir, HEAD_FIRST_UID) == [5]
 
@@ -312,6 +313,46 @@ async def test_a_staged_source_is_moved_into_the_quarantine(db: AsyncDatabase, s
     assert not source.path.exists()
     (meta,) = quarantine_items(settings)
     assert meta["taskId"] == "t1"
+
+
+async def test_staged_uploads_are_renamed_into_the_repository_and_other_files_copied(
+    db: AsyncDatabase, settings: Settings, tmp_path: Path
+) -> None:
+    files = fixture_bytes("head-first", [1, 2])
+    staged = write(tmp_path / "staged", "1.dcm", files[1])
+    inode = staged.path.stat().st_ino
+    own = write(tmp_path / "mine", "2.dcm", files[2])
+    summary = await run_import(db, settings, [ImportSource(staged.name, staged.path, disposable=True), own])
+    assert summary.imported == 2
+    stored = dicom_files.image_path(settings.dicom_dir, HEAD_FIRST_UID, 1)
+    assert stored.stat().st_ino == inode and not staged.path.exists()  # no byte copied
+    assert own.path.read_bytes() == files[2]  # a file given by path is the user's: copied, never moved
+    assert dicom_files.read_image(settings.dicom_dir, HEAD_FIRST_UID, 2) == files[2]
+
+
+async def test_plain_files_around_archives_and_bad_sources_keep_their_order_and_outcomes(
+    db: AsyncDatabase, settings: Settings, tmp_path: Path
+) -> None:
+    head = fixture_bytes("head-first")
+    sources = [
+        write(tmp_path, "1.dcm", head[1]),
+        write(tmp_path, "notes.txt", b"not DICOM"),
+        write(tmp_path, "more.zip", zip_bytes({"3.dcm": head[3], "readme.txt": b"hi"})),
+        ImportSource("gone.dcm", tmp_path / "gone.dcm"),
+        write(tmp_path, "2.dcm", head[2]),
+    ]
+    states: list[tuple[int, int]] = []
+
+    async def progress(state: series_import.ImportProgress) -> None:
+        states.append((state.files_done, state.imported))
+
+    summary = await series_import.import_sources(db, settings, OPTIONS, sources, progress)
+    assert (summary.files, summary.imported, summary.skipped) == (5, 3, ["more.zip/readme.txt"])
+    assert summary.rejected == [Rejection("notes.txt", "not a DICOM file"),
+                                Rejection("gone.dcm", "cannot be read (No such file or directory)")]
+    assert states == [(0, 1), (1, 1), (2, 1), (2, 2), (3, 2), (4, 2), (4, 3), (5, 3)]
+    assert (await series_doc(db, HEAD_FIRST_UID))["images"] == "1-3"
+    assert [item["originalName"] for item in quarantine_items(settings)] == ["notes.txt"]
 
 
 async def test_anonymize_removes_personal_data_and_remaps_uids_consistently(
