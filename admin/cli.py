@@ -1,4 +1,4 @@
-"""Admin scripts of spec 8 as `circus` sub-commands: users, groups, tokens, password hashes, ULIDs.
+"""Admin scripts of spec 8 as `circus` sub-commands: users, groups, tokens, password hashes, db-check, ULIDs.
 
 Command errors exit non-zero with the message (CIRCUS exits 0; spec 8 Re-impl).
 """
@@ -11,8 +11,9 @@ from typing import Any
 import click
 from pymongo.asynchronous.database import AsyncDatabase
 
-from admin import accounts
+from admin import accounts, db_check
 from circus_api import auth
+from circus_api.db.document_schemas import MODELS
 from circus_api.db.ids import new_ulid
 from circus_api.errors import CircusError
 from circus_api.settings import Settings
@@ -102,6 +103,24 @@ def register_admin_commands(main: click.Group, load_settings: SettingsLoader, ru
     def generate_password_hash(password: str) -> None:
         """Print a PHP-compatible bcrypt hash of a password."""
         click.echo(auth.hash_password_sync(password))
+
+    @main.command("db-check")
+    @click.option("--target", "-t", "targets", multiple=True, type=click.Choice(list(MODELS)),
+                  help="Model to check (repeatable; default: all of them).")
+    def db_check_command(targets: tuple[str, ...]) -> None:
+        """Validate every document of the API's collections; stop at the first invalid one."""
+
+        def print_count(checked: db_check.CheckedCollection) -> None:
+            click.echo(f"{checked.model} ({checked.collection}): {checked.documents} documents OK")
+
+        report: db_check.CheckReport = run_action(lambda db: db_check.check_collections(db, targets, print_count))
+        if report.invalid:
+            invalid = report.invalid
+            click.echo(f"{invalid.model} ({invalid.collection}): invalid document {invalid.key_field}={invalid.key}",
+                       err=True)
+            for line in invalid.errors:
+                click.echo(f"  {line}", err=True)
+            raise SystemExit(1)
 
     @main.command()
     def ulid() -> None:

@@ -1,35 +1,36 @@
 """Benchmark: importing one CT series over HTTP, the platform against Orthanc and against the disk.
 
-    .venv/bin/python bench/ingest.py [--slices 300] [--size 512] [--concurrency 4] [--batch 25] [--runs 1]
-                                     [--install-orthanc]
+    .venv/bin/python bench/ingest.py [--slices 300] [--size 512] [--concurrency 4] [--batch 30] [--runs 1]
+                                     [--only MODE ...] [--install-orthanc]
 
-Writes a synthetic 512x512x300 CT series (the tests' pydicom phantom) and, in one run, imports it
+Writes a synthetic 512x512x300 CT series (the tests' pydicom phantom), reads it into memory, and in
+one run imports it with the same client (httpx, `--concurrency` requests in flight at all times):
 
-- into the platform: embedded SecantusDB and Redis, the API under `circus serve --no-workers` and
-  one task worker under `circus worker` (1 process, 2 threads, as `circus up`) as subprocesses; a
-  user of a group with the upload domain logs in with `POST /api/login`, then the files go to
-  `POST /api/series/domain/:domain` (field `files`), once with one file per request and once in
-  batches of `--batch` files; the clock stops when every import task has sent its finish event on
-  `GET /api/tasks/report` (how the web UI waits) and the series document lists all images
-  (`images == "1-300"`). For information, also one file per request to `.../single`, which imports
-  before it answers, with no task;
-- into Orthanc (Debian's `orthanc` package), started here with a temporary configuration: HTTP on
-  a free port, no DICOM port, no authentication, storage in the temporary directory, fsync of each
-  stored file (its default, as the platform does). Orthanc 1.10 has no bind-address option: it
-  listens on all interfaces and, with `RemoteAccessAllowed: false`, answers loopback clients only.
-  `POST /instances`, one instance per request (its only way), until the last answer and its series
-  lists all instances;
-- with a plain loop, the machine's limit for this work: per file `pydicom.dcmread(...,
+- `circus`: into the platform as its web UI uploads, `--batch` files per request (default 30, the
+  UI's `uploadFileMax`), to `POST /api/series/domain/:domain`. Embedded SecantusDB and Redis, the
+  API under `circus serve --no-workers` and `circus worker` with its defaults (as `circus up` starts
+  it) run as subprocesses; a user of a group with the upload domain logs in with `POST /api/login`.
+  The clock stops when every import task has sent its finish event on `GET /api/tasks/report` (how
+  the web UI waits) and the series document lists all images (`images == "1-300"`);
+- `circus-file`: the same, one file per request; `circus-single`: one file per request to
+  `.../single`, which imports before it answers (no task);
+- `orthanc`: into Orthanc (Debian's `orthanc` package), started here with a temporary
+  configuration: HTTP on a free port, no DICOM port, no authentication, storage in the temporary
+  directory, fsync of each stored file (its default, as the platform does). Orthanc 1.10 has no
+  bind-address option: it listens on all interfaces and, with `RemoteAccessAllowed: false`,
+  answers loopback clients only. `POST /instances` with one file per request (how its REST clients
+  usually upload), until the last answer and its series lists all instances;
+- `orthanc-zip`: the same endpoint with uncompressed zip archives of `--batch` files (Orthanc
+  unpacks them itself): request for request, the like of `circus`;
+- `plain`: a plain loop, the machine's limit for this work: per file `pydicom.dcmread(...,
   stop_before_pixels=True)`, sha1 of the bytes, write to a temporary file + fsync + rename, on the
-  same disk.
+  same disk, one file after the other.
 
-Both servers get the same client: the files are read into memory first, and `--concurrency`
-requests are in flight at all times. The primary ratio compares equal request granularity (one file
-per request to the upload endpoint, same concurrency); the batched figure is printed beside it.
-Each system starts from an empty store for every run (the series is deleted between runs). Beside
-the wall-clock rates it prints the CPU time each import cost per instance (all server processes;
-the loop's own for the plain loop), which a shared machine disturbs much less. Not a test: nothing
-asserts, the targets are printed beside the figures.
+Each system starts every run from an empty store (cleared between runs, not timed). Beside the
+wall-clock rates it prints the CPU time each import cost per instance (all server processes; the
+loop's own for the plain loop) and the client's, which a shared machine disturbs much less, and the
+ratios against the targets (the platform at least 2x Orthanc's rate and at least half the plain
+loop's). Not a test: nothing asserts.
 
 The script installs nothing, except Orthanc with `--install-orthanc` (apt-get, as root).
 """

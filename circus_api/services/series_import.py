@@ -11,13 +11,17 @@ it, so the rules live here once:
   cannot be imported (unparseable, no pixel data, missing UIDs, truncated, unsafe archive member,
   archive over the limits) is rejected while the other entries of the upload go on, and the
   source file that held it is kept in the quarantine;
-- the image goes into the repository under a temporary name and is renamed into place; the images
-  stored are then recorded per series, up to `_BATCH_IMAGES` at a time and at the latest before
-  the last source's progress report: one transaction per series inserts the series document (from
-  its first image) or grows its `images` by all the new numbers at once (spec 5.8). When that
-  fails, the stored images whose numbers the series does not list are removed.
+- a file's header only is read; a staged upload (the task's own copy) is fsynced and renamed into
+  the repository, any other file is copied there under a temporary name and renamed into place;
+- the images stored are then recorded per series, up to `_BATCH_IMAGES` at a time and at the
+  latest before the last source's progress report: their folders are fsynced once (the renames
+  become durable), then one transaction per series inserts the series document (from its first
+  image) or grows its `images` by all the new numbers at once (spec 5.8). When that fails, the
+  stored images whose numbers the series does not list are removed.
 
-Parsing, anonymizing and writing run in a worker thread, never on the event loop.
+Parsing, anonymizing and writing run in a worker thread, never on the event loop, and plain files
+go several per thread hop (`_store_files`): a hop costs about as much as parsing a header.
+`bench/ingest.py` measures the whole path.
 """
 
 from __future__ import annotations
