@@ -162,8 +162,7 @@ async def import_sources(
                         settings, options, source, limits, uid_map, summary, report, pending
                     ), True
                 else:
-                    rejections = await _take(outcome, options, summary, report, pending, is_pending=True)
-                    readable = True
+                    rejections, readable = await _take(outcome, options, summary, report, pending), True
                 summary.files += 1
                 summary.rejected.extend(rejections)
                 if rejections and readable:
@@ -249,6 +248,8 @@ async def _import_archive(
             )
             if outcome is None:
                 break
+            if isinstance(outcome, _Imported):
+                pending.add(outcome)
             rejections.extend(await _take(outcome, options, summary, report, pending))
     finally:
         await anyio.to_thread.run_sync(entries.close)  # closes the source file
@@ -261,17 +262,14 @@ async def _take(
     summary: ImportSummary,
     report: _Reporter,
     pending: _PendingImages,
-    is_pending: bool = False,
 ) -> list[Rejection]:
-    """Count one entry's outcome; the rejection, if it is one."""
+    """Count one entry's outcome (an imported one is already pending); the rejection, if it is one."""
     if isinstance(outcome, Rejection):
         log.info("import entry rejected", extra={"task_id": options.task_id, "reason": outcome.reason})
         return [outcome]
     if isinstance(outcome, _Skipped):
         summary.skipped.append(outcome.name)
         return []
-    if not is_pending:
-        pending.add(outcome)
     if pending.count >= _BATCH_IMAGES:
         await pending.record()
     summary.imported += 1
