@@ -4,6 +4,9 @@ Every failure ends as `failed` with a readable `errorMessage`; the working folde
 whatever happens (CIRCUS keeps it after failures). Two things are *not* job failures and are
 raised to the daemon instead: `EngineUnavailable` (the job goes back to the queue) and
 cancellation (shutdown or a lost lease).
+
+A remote (`CAD+remote`) plug-in runs through its adapter (`job_manager.remote`) instead of the
+runner; inputs, job log and post-process are the same.
 """
 
 from __future__ import annotations
@@ -22,13 +25,12 @@ from job_manager.errors import EngineUnavailable, JobError, cancellation_pending
 from job_manager.events import JobEvents
 from job_manager.inputs import build_inputs, remove_folder, remove_tree, valid_job_id
 from job_manager.joblog import LOG_FILE_NAME, JobLog
+from job_manager.remote import remote_run_of
 from job_manager.reporter import Reporter
 from job_manager.results import collect_results
 from job_manager.runner import Runner
 
 log = logging.getLogger(__name__)
-
-REMOTE_NOT_SUPPORTED = "Remote plug-ins (CAD+remote) are not supported by this job manager yet."
 
 
 async def execute_job(db: AsyncDatabase, settings: Settings, runner: Runner, row: Mapping[str, Any]) -> str | None:
@@ -59,6 +61,7 @@ async def execute_job(db: AsyncDatabase, settings: Settings, runner: Runner, row
     try:
         attempt = int(row.get("attempts") or 1)
         job_log.line(f"Running job ID: {job_id}" + (f" (attempt {attempt})" if attempt > 1 else ""))
+        remote = remote_run_of(plugin)  # None: a Docker plug-in; a misconfigured one fails here
         job_log.line("Starting pre-process...")
         job_log.detail("Preparing working directories...")
         job_log.detail("Performing voxel dump...")
@@ -66,11 +69,12 @@ async def execute_job(db: AsyncDatabase, settings: Settings, runner: Runner, row
         folder, names = await build_inputs(settings.dicom_dir, settings.job_work_dir, job_id, series)
         for name in names:
             job_log.detail(f"Writing file: {name}")
-        if plugin.get("type", "CAD") != "CAD":
-            raise JobError(REMOTE_NOT_SUPPORTED)
         name = f"{plugin.get('pluginName', '')} {plugin.get('version', '')}".strip()
         job_log.line(f"Starting the plug-in {name}...")
-        outcome = await runner.run(job, plugin, folder.in_dir, folder.out_dir, job_log)
+        if remote is None:
+            outcome = await runner.run(job, plugin, folder.in_dir, folder.out_dir, job_log)
+        else:  # spec 6: an adapter instead of a container, then the same post-process
+            outcome = await remote.run(folder.in_dir, folder.out_dir, job_log)
         job_log.line("Plug-in execution done. Starting post-process...")
         job_log.detail("Validating the results and copying the result files...")
         results, copied = await collect_results(folder.out_dir, results_dir, outcome.exit_code)

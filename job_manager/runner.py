@@ -78,7 +78,7 @@ class Runner(Protocol):
     """Runs one job's plug-in with `in_dir` as input; output goes to `out_dir`, messages to `log`.
 
     Raises `JobError` (the job fails with its message) or `EngineUnavailable` (back to the queue).
-    Remote (`CAD+remote`) plug-ins can get their own implementation later.
+    Remote (`CAD+remote`) plug-ins run through an adapter instead (`job_manager.remote`).
     """
 
     async def run(

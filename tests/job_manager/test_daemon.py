@@ -166,16 +166,19 @@ async def test_an_unknown_plugin_fails_before_processing(
     assert await queue.count(db, "all") == 0
 
 
-async def test_a_remote_plugin_fails_with_a_clear_message(
+async def test_a_remote_plugin_without_adapter_fails_with_a_clear_message(
     db: AsyncDatabase, jm_settings: Settings, series_uid: str
 ) -> None:
+    # a remote plug-in never reaches the runner (tests/job_manager/test_remote.py runs real ones)
     await db["pluginDefinitions"].insert_one({**plugin_document("rmt-x"), "type": "CAD+remote"})
     await add_job(db, "job1", "rmt-x", series_uid)
-    async with running(fake_daemon(jm_settings, db, FakeRunner())):
+    runner = FakeRunner()
+    async with running(fake_daemon(jm_settings, db, runner)):
         job = await wait_for_status(db, "job1")
-    assert job["errorMessage"] == "Remote plug-ins (CAD+remote) are not supported by this job manager yet."
+    assert job["errorMessage"] == "No adapter in the plugin's runConfiguration"
+    assert runner.calls == []
     log_text = (jm_settings.results_dir / "job1" / "plugin-log.txt").read_text()
-    assert "[ERROR] Remote plug-ins" in log_text
+    assert "[ERROR] No adapter" in log_text
     assert os.listdir(jm_settings.job_work_dir) == []
 
 
