@@ -7,7 +7,9 @@ import logging
 import sys
 from typing import Any
 
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+# record attributes that are not extra fields; uvicorn's `color_message` is its message with
+# terminal colour codes, which a JSON line does not want
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "color_message"}
 
 
 class JsonLines(logging.Formatter):
