@@ -50,6 +50,14 @@
  *                                      // every axis); cuboid/ellipsoid/point on every axis; rectangle,
  *                                      // ellipse, polyline, ruler on their axial slice. Colour from
  *                                      // data.color/alpha. Returns a Promise settled when blobs are in.
+ *   viewer.setMasks(masks)             // voxel masks given directly (nothing fetched), drawn like voxel
+ *                                      // labels on every axis, above them: [{origin: [x,y,z] voxels,
+ *                                      // size: [x,y,z], bits: Uint8Array (1 bit per voxel of the box,
+ *                                      // MSB first, x fastest then y then z: the case labels' packing),
+ *                                      // color ("#rrggbb" or "#rrggbbaa"), alpha? (0-1; default the
+ *                                      // colour's own, else 0.5), visible? (false: not drawn)}]; masks
+ *                                      // whose bits are too short for their size are skipped. Replaces
+ *                                      // the previous masks; [] removes them.
  *   viewer.setCandidates(candidates, {onSelect, color, dimmedColor, radius, width})
  *                                      // CAD lesion candidates {location: [x,y,z] voxels, confidence,
  *                                      // rank?, id?} (spec 7.6): a circle of `radius` mm (default 10)
@@ -172,6 +180,7 @@ class Viewer {
     this._lutKey = "";
     this._rendered = {key: "", lutKey: ""};
     this._labels = [];
+    this._masks = [];
     this._candidates = [];
     this._candidateOptions = {};
     this._pointer = null; // {i, j} image pixel under the cursor
@@ -307,6 +316,11 @@ class Viewer {
       }
     }));
     if (token === this._labelsToken) this._schedule();
+  }
+
+  setMasks(masks) {
+    this._masks = (Array.isArray(masks) ? masks : []).map((mask, k) => prepareMask(mask, k)).filter(Boolean);
+    this._schedule();
   }
 
   setCandidates(candidates, options = {}) {
@@ -1004,7 +1018,7 @@ class Viewer {
 
   _drawLabels(t, dpr) {
     const ctx = this._ctx;
-    for (const label of this._labels) {
+    for (const label of [...this._labels, ...this._masks]) {
       if (label.type !== "voxel" || !label.bits) continue;
       const mask = this._labelMask(label);
       if (!mask) continue;
@@ -1238,6 +1252,19 @@ function prepareLabel(label, k) {
     prepared.alpha = Math.min(prepared.alpha, 0.6); // a mask is a tint over the image
   }
   return prepared;
+}
+
+/** A mask of setMasks, shaped like a prepared voxel label (so _labelMask draws both); null when
+ * hidden or when its bits do not cover its size. */
+function prepareMask(mask, k) {
+  if (!mask || mask.visible === false || !(mask.bits instanceof Uint8Array) || !isVec(mask.size, 3)) return null;
+  const size = mask.size.map((n) => Math.round(Number(n)));
+  if (size.some((n) => !(n > 0)) || mask.bits.length * 8 < size[0] * size[1] * size[2]) return null;
+  const {rgb, alpha: hexAlpha} = hexToRgb(mask.color, hexToRgb(LABEL_COLORS[k % LABEL_COLORS.length]).rgb);
+  const alpha = mask.alpha !== undefined && mask.alpha !== null && Number.isFinite(Number(mask.alpha))
+    ? clamp(Number(mask.alpha), 0, 1) : hexAlpha ?? 0.5;
+  const origin = isVec(mask.origin, 3) ? mask.origin.map((n) => Math.round(Number(n))) : [0, 0, 0];
+  return {type: "voxel", name: mask.name ?? null, origin, size, bits: mask.bits, rgb, alpha, masks: new Map()};
 }
 
 function autoWindow(data) {

@@ -1,7 +1,7 @@
 // Displays that collect no feedback (spec 7.6): `Gallery` (image attachments inline), `Dump`
-// (the results as JSON), `VolumeOverlay` (listed with its files: the viewer shows no overlay
-// from attachments), and the stand-in for display types this interface does not have
-// (custom `@Name` displays, which need CIRCUS's React module federation).
+// (the results as JSON), and the stand-in for display types this interface does not have
+// (custom `@Name` displays, which need CIRCUS's React module federation). `VolumeOverlay`, which
+// draws into the job's viewer, is in volume-overlay.js.
 
 import { h } from "../dom.js";
 import { IMAGE_FILE, atPath } from "./common.js";
@@ -33,25 +33,6 @@ export function createDump(def, ctx) {
   const options = def.options || {};
   const pre = h("pre", { class: "dump", style: { maxHeight: `${options.maxHeight || 300}px` } }, JSON.stringify(ctx.job.results ?? null, null, 2));
   return { element: pre, collects: false };
-}
-
-export function createVolumeOverlay(def, ctx) {
-  const options = def.options || {};
-  const volumes = atPath(ctx.job.results, options.dataPath || "results.volumes");
-  const files = ctx.attachments.files();
-  const rows = (Array.isArray(volumes) ? volumes : []).filter((v) => !options.only || options.only.includes(v.name)).map((v) => {
-    const file = v.rawFile || `${v.name}.raw.gz`;
-    const color = (options.colorMap || {})[v.name] || options.defaultColor || "#ffff0088";
-    return h("li", {}, h("span", { class: "swatch", style: { background: color } }), h("b", {}, v.name || "(unnamed)"),
-      h("span", { class: "muted small" }, ` volume ${v.volumeId ?? options.volumeId ?? 0} · origin ${JSON.stringify(v.origin)} · size ${JSON.stringify(v.size)} · `),
-      files.includes(file) ? h("a", { href: ctx.attachments.url(file) }, file) : h("span", { class: "faint" }, `${file} missing`));
-  });
-  return {
-    element: h("div", { class: "display-overlay" },
-      h("p", { class: "muted small" }, "Segmentation volumes of the plug-in (shown as files; this viewer does not overlay them)."),
-      rows.length ? h("ul", { class: "overlay-list" }, rows) : h("p", { class: "muted" }, "None.")),
-    collects: false,
-  };
 }
 
 export function createUnsupported(def, ctx) {

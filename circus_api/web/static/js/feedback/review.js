@@ -18,10 +18,11 @@ import { confirmDialog } from "../forms.js";
 import { bind } from "../keys.js";
 import { readerName } from "./common.js";
 import { createChoice, summarizeChoice } from "./choice.js";
-import { createDump, createGallery, createUnsupported, createVolumeOverlay } from "./gallery.js";
+import { createDump, createGallery, createUnsupported } from "./gallery.js";
 import { createNumeric, createTags, createText } from "./inputs.js";
 import { createLesionCandidates, summarizeLesionCandidates } from "./lesion-candidates.js";
 import { createLocator, summarizeLocator } from "./locator.js";
+import { createVolumeOverlay } from "./volume-overlay.js";
 
 export const DISPLAYS = {
   LesionCandidates: createLesionCandidates,

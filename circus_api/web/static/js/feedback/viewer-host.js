@@ -6,11 +6,15 @@
 //   host.setCandidates(volumeId, candidates, { markStyle, onSelect });   // the viewer's markers
 //   host.select({ volumeId, location, radius });      // go there and ring it (null: no ring)
 //   host.setPoints("locator", [{ volumeId, location, label, color }]);  // extra cross marks
+//   host.setOverlays("overlay", [{ volumeId, origin, size, bits, color, visible }]);
+//                                                     // voxel masks (viewer.setMasks), per source
 //   host.startPicking((pick) => ...) / host.stopPicking()   // a click in the image -> voxel
 //
 // Marks of its own (the ring of the chosen candidate, locator points) are drawn as SVG over the
 // viewer's canvas from its public API (imageToClient, the "render" event), so the viewer itself
-// needs nothing for them. Voxel coordinates are [x, y, z] of the volume the descriptor makes.
+// needs nothing for them. Candidates and overlays are the viewer's own (setCandidates, setMasks):
+// the host keeps them per volume and gives the viewer those of the volume it shows, whenever it
+// switches. Voxel coordinates are [x, y, z] of the volume the descriptor makes.
 
 import { createViewer } from "../viewer.js";
 import { h } from "../dom.js";
@@ -46,6 +50,7 @@ export class ViewerHost {
     this.viewer = null;
     this.candidates = new Map(); // volumeId -> {list, options}
     this.points = new Map(); // source -> [{volumeId, location, label, color}]
+    this.overlays = new Map(); // source -> [{volumeId, origin, size, bits, color, visible}]
     this.selected = null;
     this.picking = null;
     this.listeners = new Set();
@@ -82,6 +87,7 @@ export class ViewerHost {
     const viewer = (this.viewer = createViewer(this.stage, options));
     viewer.on("render", () => this.drawOverlay());
     this.applyCandidates();
+    this.applyOverlays();
     this.attachOverlay(viewer);
     try {
       await viewer.ready;
@@ -153,6 +159,21 @@ export class ViewerHost {
   setPoints(source, list) {
     this.points.set(source, list || []);
     this.drawOverlay();
+  }
+
+  // ---- voxel masks (VolumeOverlay) ---------------------------------------------------------------
+
+  /** The masks of `source` (replacing its previous ones): drawn on the volume of their `volumeId`
+   * (default 0) while it is shown; `visible: false` keeps one listed but undrawn. */
+  setOverlays(source, list) {
+    this.overlays.set(source, list || []);
+    this.applyOverlays();
+  }
+
+  applyOverlays() {
+    if (!this.viewer) return;
+    const masks = [...this.overlays.values()].flat().filter((o) => (o.volumeId ?? 0) === this.volumeId);
+    this.viewer.setMasks(masks);
   }
 
   // ---- picking a voxel (Locator) -----------------------------------------------------------------
