@@ -16,7 +16,7 @@ up: venv docker
 	$(VENV)/bin/circus up $(CIRCUS_ARGS)
 
 test: venv docker plugin-base chromium
-	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -q --durations=15 $(PYTEST_ARGS)
 
 venv: $(STAMP)
 

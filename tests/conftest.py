@@ -23,6 +23,12 @@ from circus_api.settings import Settings
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: their session-wide platform (API, worker, job manager subprocesses that
+    poll the database and the broker) would otherwise run beside, and slow, every later test."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
