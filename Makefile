@@ -26,6 +26,7 @@ screenshots: venv docker plugin-base chromium
 
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 # Never fails: the script warns and exits 0 when it cannot provide an engine.
 docker:

@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 DEFAULT_DATABASE = "circus-api"
@@ -154,7 +155,7 @@ class Settings:
         if self.job_max_attempts < 1:
             raise SettingsError("CIRCUS_JOB_MAX_ATTEMPTS must be at least 1")
 
-    def with_overrides(self, **changes: object) -> Settings:
+    def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
     def storage_dirs(self) -> dict[str, Path]:

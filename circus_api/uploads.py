@@ -184,7 +184,7 @@ async def receive_files(
     events = _Events()
     receiver = _Receiver(folder, file_field, max_file_bytes, max_files)
     try:
-        parser = MultipartParser(boundary, events.callbacks())  # type: ignore[arg-type]
+        parser = MultipartParser(boundary, events.callbacks())
         async for chunk in request.stream():
             parser.write(chunk)
             queued, events.queue = events.queue, []

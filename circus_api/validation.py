@@ -7,6 +7,7 @@ as CIRCUS does before its handlers run.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from jsonschema import Draft7Validator, FormatChecker
@@ -66,11 +67,12 @@ def _data_path(error: ValidationError) -> str:
 def _params(error: ValidationError) -> dict[str, Any]:
     keyword = str(error.validator)
     value = error.validator_value
+    schema = error.schema if isinstance(error.schema, Mapping) else {}
     if keyword == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = set((error.schema.get("properties") or {}).keys())
+        allowed = set((schema.get("properties") or {}).keys())
         extra = [k for k in error.instance if k not in allowed]
         return {"additionalProperty": extra[0] if extra else None}
-    if keyword == "required" and isinstance(error.instance, dict):
+    if keyword == "required" and isinstance(error.instance, dict) and isinstance(value, list):
         missing = [k for k in value if k not in error.instance]
         return {"missingProperty": missing[0] if missing else None}
     if keyword in ("minItems", "maxItems", "minLength", "maxLength", "minimum", "maximum"):

@@ -230,21 +230,21 @@ def safe_extract_tar(
             raise UnsafeArchive(f"Refused archive entry below a symlink: {rel}")
     ordered = sorted(plan.items(), key=lambda item: item[1].issym())  # links last (stable sort)
     for rel, member in ordered:
-        target = dest / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target_path = dest / rel
+        target_path.parent.mkdir(parents=True, exist_ok=True)
         if member.isdir():
-            target.mkdir(exist_ok=True)
+            target_path.mkdir(exist_ok=True)
         elif member.issym():
-            os.symlink(member.linkname, target)
+            os.symlink(member.linkname, target_path)
         elif member.islnk():
             # a hard link to a regular file of the archive, already written: copy it
-            shutil.copyfile(dest / (_member_path(member.linkname, strip) or ""), target)
+            shutil.copyfile(dest / (_member_path(member.linkname, strip) or ""), target_path)
         else:
             data = tar.extractfile(member)
             assert data is not None
-            with open(target, "wb") as out:
+            with open(target_path, "wb") as out:
                 shutil.copyfileobj(data, out)
-            target.chmod(0o755 if member.mode & 0o111 else 0o644)
+            target_path.chmod(0o755 if member.mode & 0o111 else 0o644)
     return list(plan)
 
 

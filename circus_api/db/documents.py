@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -36,7 +37,7 @@ class DuplicateKey(Exception):
         self.field = field
 
 
-def duplicate_key_field(details: dict[str, Any] | None) -> str:
+def duplicate_key_field(details: Mapping[str, Any] | None) -> str:
     """The field a pymongo DuplicateKeyError is about, from its details."""
     details = details or {}
     pattern = details.get("keyPattern") or details.get("keyValue") or {}

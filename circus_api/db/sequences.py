@@ -24,4 +24,5 @@ async def next_value(db: AsyncDatabase, key: str, floor: int = 0) -> int:
         upsert=True,
         return_document=ReturnDocument.AFTER,
     )
+    assert doc is not None  # an upsert returning the document after the update always finds one
     return int(doc["value"])

@@ -111,8 +111,8 @@ def _check_complete(ds: Dataset) -> None:
 
 def _last_element(ds: Dataset) -> object:
     """The element read last (the dataset keeps them in the order read), without converting it."""
-    tags = ds.keys()
-    return ds.get_item(next(reversed(tags))) if tags else None
+    tags = list(ds.keys())
+    return ds.get_item(tags[-1]) if tags else None
 
 
 def _check_pixel_data(ds: Dataset, fp: BinaryIO, size: int) -> None:

@@ -122,4 +122,4 @@ def _raw_chunks(planes: Iterator[np.ndarray]) -> Iterator[Chunk]:
         if plane.dtype == np.uint8 and not plane.any():
             yield Zeros(plane.nbytes)
         else:
-            yield memoryview(np.ascontiguousarray(plane)).cast("B")
+            yield np.ascontiguousarray(plane).data.cast("B")

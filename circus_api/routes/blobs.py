@@ -15,17 +15,17 @@ async def get_blob(ctx: RequestContext) -> Response:
     etag = f'"{ctx.path["hash"]}"'
     if blob is None:
         return Response(status_code=304, headers={"ETag": etag})
-    headers = {
+    answer_headers = {
         "ETag": etag,
         "Accept-Ranges": "bytes",
         "Cache-Control": "private, max-age=31536000, immutable",
         "Content-Length": str(blob.end - blob.start),
     }
     if blob.partial:
-        headers["Content-Range"] = f"bytes {blob.start}-{blob.end - 1}/{blob.size}"
+        answer_headers["Content-Range"] = f"bytes {blob.start}-{blob.end - 1}/{blob.size}"
     return StreamingResponse(
         blob.chunks, status_code=206 if blob.partial else 200, media_type="application/octet-stream",
-        headers=headers,
+        headers=answer_headers,
     )
 
 

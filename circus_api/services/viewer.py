@@ -102,7 +102,8 @@ async def open_view(
         raise NotFound(NOT_FOUND)
     if series.get("domain") not in privileges.domains:
         raise Forbidden(DOMAIN_REFUSED)
-    stored = series.get("images") if isinstance(series.get("images"), str) else ""
+    images_field = series.get("images")
+    stored = images_field if isinstance(images_field, str) else ""
     numbers, selection = select_images(stored, pvd, images)
     return SeriesView(series_uid, tuple(numbers), selection)
 
@@ -260,7 +261,7 @@ async def reformat(
 
     def cut() -> RawPlane:
         geometry, version = _view_geometry(dicom_dir, view)
-        index = parse_index(index_text, plane_count(geometry.size, axis))  # type: ignore[arg-type]
+        index = parse_index(index_text, plane_count(geometry.size, axis))
         etag = make_etag(FORMAT_VERSION, dicom_dir, view.series_uid, _selection_digest(view), version, axis, index)
         if etag_matches(if_none_match, etag):
             return RawPlane(etag)
@@ -271,7 +272,7 @@ async def reformat(
             )
         except ImagingError as exc:
             raise _imaging_error(exc) from exc
-        plane = reformat_plane(volume.voxels, axis, index)  # type: ignore[arg-type]
+        plane = reformat_plane(volume.voxels, axis, index)
         height, width = plane.shape
         return RawPlane(etag, plane.tobytes(), width, height, dtype_name(plane.dtype))
 
