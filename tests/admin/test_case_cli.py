@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import logging
 import re
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 from pymongo.database import Database
 
 from admin.case_cli import parse_series_argument
-from circus_api.cli import main
+from tests.admin.conftest import CircusCli
 from tests.circus_fixtures import load_fixtures
 
 LUNG = "8883fdef6f5144f50eb2a83cd34baa44"
@@ -22,19 +20,9 @@ VEGA_150 = "111.222.333.444.888"
 
 
 @pytest.fixture
-def run_cli(mongo_url: str, db_name: str, sync_db: Database, tmp_path: Path) -> Iterator[Any]:
+def run_cli(circus_cli: CircusCli, sync_db: Database) -> Callable[..., Result]:
     load_fixtures(sync_db)
-    env = {"MONGO_URL": mongo_url, "CIRCUS_DB": db_name, "CIRCUS_DATA_DIR": str(tmp_path / "data")}
-    root = logging.getLogger()
-    saved_handlers, saved_level = root.handlers[:], root.level
-
-    def run(*args: str) -> Result:
-        return CliRunner().invoke(main, ["case", "register", *args], env=env)
-
-    yield run
-    # `circus` configures logging onto the runner's stream; give pytest its handlers back
-    root.handlers[:] = saved_handlers
-    root.setLevel(saved_level)
+    return lambda *args: circus_cli("case", "register", *args)
 
 
 def test_register_prints_the_new_case_id(run_cli: Any, sync_db: Database) -> None:

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 import tarfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 from pymongo.database import Database
 
-from circus_api.cli import main
 from circus_api.imaging.labels import pack_label
+from tests.admin.conftest import CircusCli
 from tests.circus_api.imaging.synthetic import make_ct_series
 from tests.circus_fixtures import load_fixtures
 
@@ -37,9 +36,9 @@ def insert_case(sync_db: Database, case_id: str, labels: list[dict[str, Any]], d
 
 
 @pytest.fixture
-def run_cli(mongo_url: str, db_name: str, sync_db: Database, tmp_path: Path) -> Iterator[Any]:
+def run_cli(circus_cli: CircusCli, sync_db: Database) -> Callable[..., Result]:
     load_fixtures(sync_db)
-    data = tmp_path / "data"
+    data = circus_cli.data
     series = make_ct_series(4, (8, 6), series_uid=UID)
     (data / "dicom" / UID).mkdir(parents=True)
     for number, content in series.files.items():
@@ -50,17 +49,7 @@ def run_cli(mongo_url: str, db_name: str, sync_db: Database, tmp_path: Path) -> 
               {"type": "voxel", "data": {"voxels": BLOB_HASH, "origin": [1, 1, 1], "size": [2, 2, 2]}}]
     insert_case(sync_db, "01cliexportcase00000000000", labels, "latest")
     insert_case(sync_db, "01cliexportcase00000000001", [], "plain")
-    env = {"MONGO_URL": mongo_url, "CIRCUS_DB": db_name, "CIRCUS_DATA_DIR": str(data)}
-    root = logging.getLogger()
-    saved_handlers, saved_level = root.handlers[:], root.level
-
-    def run(*args: str) -> Result:
-        return CliRunner().invoke(main, ["case", "export", *args], env=env)
-
-    yield run
-    # `circus` configures logging onto the runner's stream; give pytest its handlers back
-    root.handlers[:] = saved_handlers
-    root.setLevel(saved_level)
+    return lambda *args: circus_cli("case", "export", *args)
 
 
 def test_each_case_becomes_its_own_tar_gz_with_the_latest_revision(run_cli: Any, tmp_path: Path) -> None:

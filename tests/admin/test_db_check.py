@@ -7,14 +7,12 @@ through the project's own services and checks it; CIRCUS's fixtures are checked 
 from __future__ import annotations
 
 import datetime as dt
-import logging
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-from click.testing import CliRunner, Result
+from click.testing import Result
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.database import Database
 
@@ -22,7 +20,6 @@ from admin import accounts
 from admin.db_check import CheckedCollection, check_collections, selected_models
 from blob_store.directory import DirectoryBlobStore
 from circus_api import auth
-from circus_api.cli import main
 from circus_api.db import plugin_definitions, plugin_jobs
 from circus_api.db import tasks as tasks_db
 from circus_api.db.document_schemas import MODELS
@@ -43,6 +40,7 @@ from circus_api.services import (
 from circus_api.services import plugin_jobs as job_service
 from circus_api.settings import Settings
 from job_manager.plugins import build_definition
+from tests.admin.conftest import CircusCli
 from tests.circus_api.imaging.fixture_files import HEAD_FIRST_UID, fixture_files
 from tests.circus_fixtures import load_fixtures
 
@@ -54,19 +52,9 @@ ALL_BUT_PLUGIN = [name for name in MODELS if name != "plugin"]
 
 
 @pytest.fixture
-def run_cli(mongo_url: str, db_name: str, sync_db: Database, tmp_path: Path) -> Iterator[Any]:
+def run_cli(circus_cli: CircusCli, sync_db: Database) -> Callable[..., Result]:
     load_fixtures(sync_db)
-    env = {"MONGO_URL": mongo_url, "CIRCUS_DB": db_name, "CIRCUS_DATA_DIR": str(tmp_path / "data")}
-    root = logging.getLogger()
-    saved_handlers, saved_level = root.handlers[:], root.level
-
-    def run(*args: str) -> Result:
-        return CliRunner().invoke(main, ["db-check", *args], env=env)
-
-    yield run
-    # `circus` configures logging onto the runner's stream; give pytest its handlers back
-    root.handlers[:] = saved_handlers
-    root.setLevel(saved_level)
+    return lambda *args: circus_cli("db-check", *args)
 
 
 def ok_lines(counts: dict[str, int]) -> list[str]:

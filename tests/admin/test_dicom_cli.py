@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-import logging
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 from pymongo.database import Database
 
-from circus_api.cli import main
+from tests.admin.conftest import CircusCli
 from tests.circus_api.dicom_uploads import (
     FOOT_FIRST_UID,
     HEAD_FIRST_UID,
@@ -25,22 +22,14 @@ from tests.circus_api.dicom_uploads import (
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    return tmp_path / "data"
+def data_dir(circus_cli: CircusCli) -> Path:
+    return circus_cli.data
 
 
 @pytest.fixture
-def circus(mongo_url: str, db_name: str, data_dir: Path, sync_db: Database) -> Iterator[Any]:
+def circus(circus_cli: CircusCli) -> CircusCli:
     """Run `circus ARGS...` with the test database and data directory."""
-    env = {"MONGO_URL": mongo_url, "CIRCUS_DB": db_name, "CIRCUS_DATA_DIR": str(data_dir), "REDIS_URL": ""}
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level  # the CLI configures logging for its process
-
-    def run(*args: str) -> Result:
-        return CliRunner().invoke(main, list(args), env=env)
-
-    yield run
-    root.handlers[:], root.level = handlers, level
+    return circus_cli
 
 
 def test_import_series_walks_folders_and_archives(circus: Any, sync_db: Database, tmp_path: Path) -> None:

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import logging
 import re
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 from pymongo.database import Database
 
-from circus_api.cli import main
 from circus_api.imaging.dicom_files import write_image
+from tests.admin.conftest import CircusCli
 from tests.circus_fixtures import load_fixtures
 
 EMPTY = "d135e1fbb368e35f940ae8e6deb171e90273958dc3938de5a8237b73bb42d9c2"
@@ -22,23 +20,13 @@ VEGA_NO_FILES = "111.222.333.444.888"  # vega.org, images 1-150, no files
 
 
 @pytest.fixture
-def run_cli(mongo_url: str, db_name: str, sync_db: Database, tmp_path: Path) -> Iterator[Any]:
+def run_cli(circus_cli: CircusCli, sync_db: Database) -> Callable[..., Result]:
     load_fixtures(sync_db)
     sync_db.series.update_one({"seriesUid": VEGA}, {"$set": {"images": "1-10"}})
-    data = tmp_path / "data"
+    data = circus_cli.data
     for number in range(1, 11):  # the coverage check only looks at the stored image numbers
         write_image(data / "dicom", VEGA, number, b"not read")
-    env = {"MONGO_URL": mongo_url, "CIRCUS_DB": db_name, "CIRCUS_DATA_DIR": str(data)}
-    root = logging.getLogger()
-    saved_handlers, saved_level = root.handlers[:], root.level
-
-    def run(*args: str) -> Result:
-        return CliRunner().invoke(main, ["job", "register", *args], env=env)
-
-    yield run
-    # `circus` configures logging onto the runner's stream; give pytest its handlers back
-    root.handlers[:] = saved_handlers
-    root.setLevel(saved_level)
+    return lambda *args: circus_cli("job", "register", *args)
 
 
 def test_register_prints_the_job_id_and_queues_the_job(run_cli: Any, sync_db: Database) -> None:

@@ -4,20 +4,19 @@ database and the local Docker engine."""
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import docker
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.database import Database
 
 from admin import plugin_cli
-from circus_api.cli import main
 from circus_api.settings import Settings
+from tests.admin.conftest import CircusCli
 from tests.docker_support import build_scratch_image, connect, ensure_base_image
 
 pytestmark = pytest.mark.docker
@@ -54,17 +53,11 @@ def images(docker_client: docker.DockerClient, tmp_path_factory: pytest.TempPath
 
 
 @pytest.fixture
-def run_cli(mongo_url: str, db_name: str, sync_db: Database, tmp_path: Path) -> Iterator[Any]:
-    env = {"MONGO_URL": mongo_url, "CIRCUS_DB": db_name, "CIRCUS_DATA_DIR": str(tmp_path / "data")}
-    root = logging.getLogger()
-    saved_handlers, saved_level = root.handlers[:], root.level
-
+def run_cli(circus_cli: CircusCli) -> Callable[..., Result]:
     def run(*args: str, input: str | None = None) -> Result:
-        return CliRunner().invoke(main, ["plugin", *args], env=env, input=input)
+        return circus_cli("plugin", *args, input=input)
 
-    yield run
-    root.handlers[:] = saved_handlers  # `circus` configures logging onto the runner's stream
-    root.setLevel(saved_level)
+    return run
 
 
 def test_register_with_yes_stores_the_plugin_and_its_displays(
