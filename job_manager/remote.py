@@ -321,6 +321,19 @@ async def _follow_events(response: httpx.Response, log: LogLine) -> str | None:
     return error
 
 
+async def _send(
+    client: httpx.AsyncClient, request: httpx.Request, timeout_s: float | None, failure: str
+) -> httpx.Response:
+    """The response, streamed, once its headers came within `timeout_s`; else `<failure>: <why>`."""
+    try:
+        async with asyncio.timeout(timeout_s):  # only until the response headers
+            return await client.send(request, stream=True)
+    except TimeoutError:
+        raise RemoteCadFailed(f"{failure}: no response within {timeout_s:g} s") from None
+    except httpx.HTTPError as exc:
+        raise RemoteCadFailed(f"{failure}: {describe(exc)}") from None
+
+
 async def _submit(
     client: httpx.AsyncClient, base: str, in_dir: Path, timeout_s: float | None, log: LogLine
 ) -> str:
@@ -332,13 +345,7 @@ async def _submit(
         ]
         # httpx reads the files in 64 KiB chunks while it sends them
         request = client.build_request("POST", f"{base}/run", files=parts)
-        try:
-            async with asyncio.timeout(timeout_s):  # only until the response headers
-                response = await client.send(request, stream=True)
-        except TimeoutError:
-            raise RemoteCadFailed(f"Failed to submit job: no response within {timeout_s:g} s") from None
-        except httpx.HTTPError as exc:
-            raise RemoteCadFailed(f"Failed to submit job: {describe(exc)}") from None
+        response = await _send(client, request, timeout_s, "Failed to submit job")
         try:
             if not response.is_success:
                 log(f"The server answered the submission with HTTP {response.status_code}.")
@@ -358,13 +365,7 @@ async def _fetch_result(client: httpx.AsyncClient, base: str, request_id: str, a
     """`GET <endpoint>/result/<id>`, the output tar, spooled to `archive`."""
     url = f"{base}/result/{quote(request_id, safe='')}"
     request = client.build_request("GET", url, timeout=httpx.Timeout(RESULT_TIMEOUT_S))
-    try:
-        async with asyncio.timeout(RESULT_TIMEOUT_S):
-            response = await client.send(request, stream=True)
-    except TimeoutError:
-        raise RemoteCadFailed(f"Failed to fetch result data: no response within {RESULT_TIMEOUT_S:g} s") from None
-    except httpx.HTTPError as exc:
-        raise RemoteCadFailed(f"Failed to fetch result data: {describe(exc)}") from None
+    response = await _send(client, request, RESULT_TIMEOUT_S, "Failed to fetch result data")
     try:
         if not response.is_success:
             raise RemoteCadFailed("Failed to fetch result data")
