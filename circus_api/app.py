@@ -52,6 +52,7 @@ from circus_api.routes.admin import quarantine as admin_quarantine
 from circus_api.routes.admin import server_params as admin_server_params
 from circus_api.routes.admin import users as admin_users
 from circus_api.routing import ApiRoute, ApiRouter
+from circus_api.services import series_import
 from circus_api.services import tasks as task_service
 from circus_api.services.plugin_displays import DisplayCache
 from circus_api.settings import Settings
@@ -119,7 +120,10 @@ def create_app(settings: Settings) -> Starlette:
         for problem in await ensure_indexes(app.state.db):
             log.warning("index not created", extra={"problem": problem})
         housekeeping = asyncio.create_task(
-            task_service.housekeeping(app.state.db, app.state.redis, settings.download_dir)
+            task_service.housekeeping(app.state.db, app.state.redis, {
+                "old downloads": lambda: task_service.sweep_old_downloads(settings.download_dir),
+                "stale staged uploads": lambda: series_import.sweep_staging(app.state.db, settings),
+            })
         )
         try:
             yield

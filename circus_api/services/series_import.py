@@ -45,6 +45,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from circus_api.db import series
+from circus_api.db import tasks as tasks_db
 from circus_api.db.ids import new_ulid
 from circus_api.db.transactions import with_transaction
 from circus_api.errors import BadRequest, Forbidden
@@ -73,6 +74,7 @@ _BATCH_IMAGES = 50  # stored images recorded together (one transaction per serie
 _FILES_PER_HOP = 32  # plain files checked and stored per thread hop, at most
 _HOP_SECONDS = 0.1  # and for about this long
 _MESSAGE_REJECTIONS = 10
+STAGING_MAX_AGE = dt.timedelta(days=1)  # an upload still arriving after a day is not
 
 
 @dataclass(frozen=True)
@@ -488,6 +490,34 @@ def new_staging_folder(settings: Settings) -> Path:
 
 def staging_folder(settings: Settings, task_id: str) -> Path:
     return settings.upload_dir / task_id
+
+
+async def sweep_staging(db: AsyncDatabase, settings: Settings, max_age: dt.timedelta = STAGING_MAX_AGE) -> int:
+    """Remove staged uploads nothing will import (returns how many folders went): a task's folder
+    once its task has ended (its worker died before removing it), and a request's or an unknown
+    folder untouched for `max_age` (the API stopped while receiving it)."""
+    folders = await anyio.to_thread.run_sync(_staged_folders, settings.upload_dir)
+    cutoff = time.time() - max_age.total_seconds()
+    stale = []
+    for folder, touched in folders:
+        task = None if folder.name.startswith(".") else await tasks_db.find(db, folder.name)
+        if (task is not None and task.get("status") != "processing") or (task is None and touched < cutoff):
+            stale.append(folder)
+    for folder in stale:
+        await discard_folder(folder)
+    return len(stale)
+
+
+def _staged_folders(upload_dir: Path) -> list[tuple[Path, float]]:
+    """The folders of `upload_dir` with the time anything in them last changed."""
+    found = []
+    for folder in upload_dir.iterdir() if upload_dir.is_dir() else []:
+        try:
+            if folder.is_dir():
+                found.append((folder, max([folder.stat().st_mtime, *(p.stat().st_mtime for p in folder.iterdir())])))
+        except OSError:  # removed meanwhile, by the task itself
+            continue
+    return found
 
 
 async def start_import_task(

@@ -6,7 +6,7 @@ import asyncio
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -135,7 +135,7 @@ async def download(db: AsyncDatabase, download_dir: Path, task_id: str, user_ema
 
 DOWNLOAD_MAX_AGE = dt.timedelta(days=7)
 HOUSEKEEPING_INTERVAL_S = 60
-DOWNLOAD_SWEEP_INTERVAL = dt.timedelta(days=1)
+SWEEP_INTERVAL = dt.timedelta(days=1)
 
 
 def sweep_downloads(download_dir: Path, max_age: dt.timedelta = DOWNLOAD_MAX_AGE) -> int:
@@ -149,17 +149,26 @@ def sweep_downloads(download_dir: Path, max_age: dt.timedelta = DOWNLOAD_MAX_AGE
     return removed
 
 
-async def housekeeping(db: AsyncDatabase, redis: aioredis.Redis | None, download_dir: Path) -> None:
-    """The API's background chores: settle tasks whose worker died; sweep old downloads daily."""
+async def sweep_old_downloads(download_dir: Path) -> int:
+    return await anyio.to_thread.run_sync(sweep_downloads, download_dir)
+
+
+Sweep = Callable[[], Awaitable[int]]  # removes what is left over; returns how many items went
+
+
+async def housekeeping(db: AsyncDatabase, redis: aioredis.Redis | None, daily: Mapping[str, Sweep]) -> None:
+    """The API's background chores: settle tasks whose worker died; run the `daily` sweeps (what
+    they remove -> the sweep), e.g. old downloads."""
     last_sweep = 0.0
     while True:
         try:
             await settle_dead_tasks(db, redis, None)
-            if time.time() - last_sweep > DOWNLOAD_SWEEP_INTERVAL.total_seconds():
-                removed = await anyio.to_thread.run_sync(sweep_downloads, download_dir)
+            if time.time() - last_sweep > SWEEP_INTERVAL.total_seconds():
                 last_sweep = time.time()
-                if removed:
-                    log.info("old downloads removed", extra={"count": removed})
+                for what, sweep in daily.items():
+                    removed = await sweep()
+                    if removed:
+                        log.info(f"{what} removed", extra={"count": removed})
         except Exception:
             log.exception("housekeeping failed")
         # a client library can swallow the cancellation of a call in flight (seen at shutdown right

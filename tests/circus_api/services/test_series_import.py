@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import os
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -444,3 +445,28 @@ def test_dump_describes_what_the_importer_extracts() -> None:
     assert described["instanceNumber"] == 3
     assert described["seriesDescription"] == "foot_first"
     assert described["warnings"] == []
+
+
+async def test_the_staging_sweep_removes_only_uploads_nothing_will_import(
+    db: AsyncDatabase, settings: Settings
+) -> None:
+    def staged(name: str, age_days: float = 0) -> Path:
+        folder = settings.upload_dir / name
+        folder.mkdir(parents=True)
+        (folder / "00001").write_bytes(b"staged")
+        then = time.time() - age_days * 86400
+        for path in (folder / "00001", folder):
+            os.utime(path, (then, then))
+        return folder
+
+    for task_id, status in (("01ended", "finished"), ("01failed", "error"), ("01running", "processing")):
+        await db.tasks.insert_one({"taskId": task_id, "status": status})
+    kept = [staged(".incoming-now"), staged("01running", age_days=3), staged("01unknown-recent")]
+    staged(".incoming-yesterday", age_days=2)
+    staged("01ended")
+    staged("01failed")
+    staged("01unknown-old", age_days=2)
+
+    assert await series_import.sweep_staging(db, settings) == 4
+    assert sorted(settings.upload_dir.iterdir()) == sorted(kept)
+    assert await series_import.sweep_staging(db, settings) == 0

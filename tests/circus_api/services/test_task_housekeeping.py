@@ -25,7 +25,7 @@ async def test_housekeeping_stops_although_a_call_swallowed_the_cancellation(
             return  # what a misbehaving client library does with the cancellation
 
     monkeypatch.setattr(tasks, "settle_dead_tasks", swallowing_settle)
-    loop_task = asyncio.create_task(tasks.housekeeping(None, None, tmp_path))  # type: ignore[arg-type]
+    loop_task = asyncio.create_task(tasks.housekeeping(None, None, {}))  # type: ignore[arg-type]
     await started.wait()
     loop_task.cancel()
     with pytest.raises(asyncio.CancelledError):
