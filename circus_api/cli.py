@@ -100,10 +100,9 @@ def up(host: str | None, port: int | None, worker_processes: int | None) -> None
         if engine_ok:  # first start: build and register the sample plug-ins (never fatal)
             asyncio.run(_with_client(ready, lambda db: install_samples_on_first_start(db, ready)))
         with contextlib.ExitStack() as children:
-            if worker_processes is None:
-                children.enter_context(launcher.child_process(["worker"], ready))
-            elif worker_processes > 0:
-                children.enter_context(launcher.child_process(["worker", "--processes", str(worker_processes)], ready))
+            if worker_processes is None or worker_processes > 0:
+                processes = [] if worker_processes is None else ["--processes", str(worker_processes)]
+                children.enter_context(launcher.child_process(["worker", *processes], ready))
             children.enter_context(launcher.child_process(["job-manager"], ready))
             click.echo(f"circus is up at http://{ready.host}:{ready.port}/ (API under /api). Ctrl-C stops it.")
             _serve_api(ready)

@@ -105,11 +105,7 @@ def move_image(
     filesystem it is copied as `copy_image` does, and `source` stays where it was.
     """
     target = _prepared_target(root, series_uid, image_number, use_hash)
-    fd = os.open(source, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    _fsync(source)
     try:
         os.replace(source, target)
     except OSError as exc:
@@ -142,11 +138,16 @@ def _copy_into_place(source: Path, target: Path) -> None:
 def sync_folders(folders: Iterable[Path]) -> None:
     """Make the renames into these folders durable (one fsync per folder)."""
     for folder in folders:
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        _fsync(folder)
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file's data, or a folder's entries, to the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _prepared_target(root: Path, series_uid: str, image_number: int, use_hash: bool) -> Path:

@@ -74,7 +74,7 @@ _BATCH_IMAGES = 50  # stored images recorded together (one transaction per serie
 _FILES_PER_HOP = 32  # plain files checked and stored per thread hop, at most
 _HOP_SECONDS = 0.1  # and for about this long
 _MESSAGE_REJECTIONS = 10
-STAGING_MAX_AGE = dt.timedelta(days=1)  # an upload still arriving after a day is not
+STAGING_MAX_AGE = dt.timedelta(days=1)  # a request's staging folder untouched this long was abandoned
 
 
 @dataclass(frozen=True)

@@ -228,3 +228,17 @@ def shoot(page: Any, name: str) -> Path:
     page.mouse.move(0, 0)  # no hover effect in the picture
     page.screenshot(path=str(path), full_page=False, animations="disabled", caret="hide")
     return path
+
+
+def canvas_pixel(page: Any, x: float, y: float, canvas: str = ".circus-viewer-canvas") -> list[int]:
+    """RGBA of the viewer canvas (CSS selector `canvas`) at client coordinates (x, y)."""
+    return list(page.evaluate(
+        """([x, y, selector]) => {
+            const canvas = document.querySelector(selector);
+            const rect = canvas.getBoundingClientRect();
+            const k = canvas.width / rect.width;
+            return Array.from(canvas.getContext("2d").getImageData(
+                Math.floor((x - rect.left) * k), Math.floor((y - rect.top) * k), 1, 1).data);
+        }""",
+        [x, y, canvas],
+    ))

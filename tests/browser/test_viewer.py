@@ -23,7 +23,7 @@ import pytest
 
 from circus_api.imaging.dicom_files import delete_series, write_image
 from circus_api.imaging.labels import pack_label
-from tests.browser.conftest import CircusServer
+from tests.browser.conftest import CircusServer, canvas_pixel
 from tests.circus_api.conftest import TOKENS
 from tests.circus_api.imaging.fixture_files import HEAD_FIRST_UID
 from tests.circus_api.imaging.synthetic import make_ct_series
@@ -88,20 +88,6 @@ def wait_rendered(page: Page, axis: str, index: int) -> None:
 
 def next_frame(page: Page) -> None:
     page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
-
-
-def canvas_pixel(page: Page, x: float, y: float) -> list[int]:
-    """RGBA of the viewer canvas at client coordinates (x, y)."""
-    return list(page.evaluate(
-        """([x, y]) => {
-            const canvas = document.querySelector(".circus-viewer-canvas");
-            const rect = canvas.getBoundingClientRect();
-            const k = canvas.width / rect.width;
-            return Array.from(canvas.getContext("2d").getImageData(
-                Math.floor((x - rect.left) * k), Math.floor((y - rect.top) * k), 1, 1).data);
-        }""",
-        [x, y],
-    ))
 
 
 def count_pixels(page: Page, condition: str) -> int:

@@ -30,7 +30,7 @@ import pytest
 
 from circus_api.db.documents import utcnow
 from job_manager.plugins import build_definition
-from tests.browser.conftest import CircusServer, shoot, signed_in
+from tests.browser.conftest import CircusServer, canvas_pixel, shoot, signed_in
 from tests.circus_api.imaging.fixture_files import FOOT_FIRST_UID, HEAD_FIRST_UID
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("fresh_database")]
@@ -141,16 +141,7 @@ def client_point(page: Page, i: int, j: int) -> dict[str, float]:
 def rgb_at(page: Page, voxel: tuple[int, int]) -> tuple[int, int, int]:
     """The viewer canvas's colour at the centre of voxel (x, y) of the slice on screen."""
     point = client_point(page, *voxel)
-    r, g, b, _ = page.evaluate(
-        """([x, y]) => {
-            const canvas = document.querySelector(".job-viewer .circus-viewer-canvas");
-            const rect = canvas.getBoundingClientRect();
-            const k = canvas.width / rect.width;
-            return Array.from(canvas.getContext("2d").getImageData(
-                Math.floor((x - rect.left) * k), Math.floor((y - rect.top) * k), 1, 1).data);
-        }""",
-        [point["x"], point["y"]],
-    )
+    r, g, b, _ = canvas_pixel(page, point["x"], point["y"], ".job-viewer .circus-viewer-canvas")
     return r, g, b
 
 
